@@ -1,0 +1,749 @@
+//! One function per command: parse -> act on the value -> reply, and propagate (spec: tairstring.md).
+
+use std::ffi::CStr;
+
+use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
+use tair_common::clock::ExpireSpec;
+use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX, WRONGTYPE};
+use tair_common::propagate::{itoa, replicate_args, utoa, Arg};
+use tair_common::{Args, Ctx, Key, KeyKind, Origin};
+
+use crate::exstring::{ExString, VersionArg, VersionError, MAX_VERSION};
+
+const STALE: CmdError = CmdError::Static(c"ERR update version is stale");
+const VERSION_OVERFLOW: CmdError = CmdError::Static(c"ERR version overflow");
+const NOT_INT: CmdError = CmdError::Static(c"ERR value is not an integer");
+const NOT_FLOAT: CmdError = CmdError::Static(c"ERR value is not a float");
+const BAD_BOUNDS: CmdError = CmdError::Static(c"ERR min or max is specified, but not valid");
+const OVERFLOW: CmdError = CmdError::Static(c"ERR increment or decrement would overflow");
+const TOO_BIG: CmdError = CmdError::Static(c"ERR string exceeds maximum allowed size");
+const VER_NOT_INT: CmdError = CmdError::Static(c"ERR version should be integer");
+
+fn version_err(e: VersionError) -> CmdError {
+    match e {
+        VersionError::Stale => STALE,
+        VersionError::Overflow => VERSION_OVERFLOW,
+    }
+}
+
+fn wrong_arity(cmd: &str) -> CmdError {
+    CmdError::msg(format!("ERR wrong number of arguments for '{cmd}' command"))
+}
+
+// ---- options -------------------------------------------------------------------------------------------
+
+/// Which options a command accepts.
+#[derive(Clone, Copy)]
+struct Accepts {
+    expire: bool,
+    keepttl: bool,
+    nx_xx: bool,
+    version: bool,
+    flags: bool,
+    withversion: bool,
+    /// MIN/MAX/NONEGATIVE/DEF as integers (EXINCRBY).
+    int_bounds: bool,
+    /// MIN/MAX as floats (EXINCRBYFLOAT).
+    float_bounds: bool,
+}
+
+const NONE: Accepts = Accepts {
+    expire: false,
+    keepttl: false,
+    nx_xx: false,
+    version: false,
+    flags: false,
+    withversion: false,
+    int_bounds: false,
+    float_bounds: false,
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ttl {
+    Keep,
+    At(ExpireSpec),
+}
+
+#[derive(Default)]
+struct Opts {
+    ttl: Option<Ttl>,
+    nx: bool,
+    xx: bool,
+    ver: VersionArg,
+    flags: Option<u32>,
+    withversion: bool,
+    min_i: Option<i64>,
+    max_i: Option<i64>,
+    min_f: Option<f64>,
+    max_f: Option<f64>,
+    nonegative: bool,
+    def: Option<i64>,
+}
+
+/// `EX/PX/EXAT/PXAT` value: an integer >= 1, else a syntax error.
+fn positive(c: &mut ArgCursor) -> CmdResult<i64> {
+    match parse_i64(c.value()?) {
+        Some(v) if v >= 1 => Ok(v),
+        _ => Err(SYNTAX),
+    }
+}
+
+/// `VER/ABS` value: an integer >= 0, else a syntax error.
+fn non_negative(c: &mut ArgCursor) -> CmdResult<u64> {
+    match parse_i64(c.value()?) {
+        Some(v) if v >= 0 => Ok(v as u64),
+        _ => Err(SYNTAX),
+    }
+}
+
+fn parse_opts(c: &mut ArgCursor, acc: Accepts) -> CmdResult<Opts> {
+    let mut o = Opts::default();
+    let mut seen_ver = false;
+    while let Some(kw) = c.next_arg() {
+        let is = |k: &[u8]| eq_ic(kw, k);
+        if acc.expire && (is(b"EX") || is(b"PX") || is(b"EXAT") || is(b"PXAT")) {
+            if o.ttl.is_some() {
+                return Err(SYNTAX);
+            }
+            let v = positive(c)?;
+            o.ttl = Some(Ttl::At(if is(b"EX") {
+                ExpireSpec::Ex(v)
+            } else if is(b"PX") {
+                ExpireSpec::Px(v)
+            } else if is(b"EXAT") {
+                ExpireSpec::ExAt(v)
+            } else {
+                ExpireSpec::PxAt(v)
+            }));
+        } else if acc.keepttl && is(b"KEEPTTL") {
+            match o.ttl {
+                None | Some(Ttl::Keep) => o.ttl = Some(Ttl::Keep),
+                _ => return Err(SYNTAX),
+            }
+        } else if acc.nx_xx && is(b"NX") {
+            if o.xx {
+                return Err(SYNTAX);
+            }
+            o.nx = true;
+        } else if acc.nx_xx && is(b"XX") {
+            if o.nx {
+                return Err(SYNTAX);
+            }
+            o.xx = true;
+        } else if acc.version && (is(b"VER") || is(b"ABS")) {
+            if seen_ver {
+                return Err(SYNTAX);
+            }
+            seen_ver = true;
+            let v = non_negative(c)?;
+            o.ver = if is(b"VER") {
+                VersionArg::Ver(v)
+            } else {
+                VersionArg::Abs(v)
+            };
+        } else if acc.flags && is(b"FLAGS") {
+            if o.flags.is_some() {
+                return Err(SYNTAX);
+            }
+            let f = parse_i64(c.value()?)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or(SYNTAX)?;
+            o.flags = Some(f);
+        } else if acc.withversion && is(b"WITHVERSION") {
+            o.withversion = true;
+        } else if acc.int_bounds && (is(b"MIN") || is(b"MAX")) {
+            let slot = if is(b"MIN") {
+                &mut o.min_i
+            } else {
+                &mut o.max_i
+            };
+            if slot.is_some() {
+                return Err(SYNTAX);
+            }
+            *slot = Some(parse_i64(c.value()?).ok_or(BAD_BOUNDS)?);
+        } else if acc.float_bounds && (is(b"MIN") || is(b"MAX")) {
+            let slot = if is(b"MIN") {
+                &mut o.min_f
+            } else {
+                &mut o.max_f
+            };
+            if slot.is_some() {
+                return Err(SYNTAX);
+            }
+            *slot = Some(parse_f64(c.value()?).ok_or(BAD_BOUNDS)?);
+        } else if acc.int_bounds && is(b"NONEGATIVE") {
+            o.nonegative = true;
+        } else if acc.int_bounds && is(b"DEF") {
+            if o.def.is_some() {
+                return Err(SYNTAX);
+            }
+            o.def = Some(parse_i64(c.value()?).ok_or(NOT_INT)?);
+        } else {
+            return Err(SYNTAX);
+        }
+    }
+    if let (Some(a), Some(b)) = (o.min_i, o.max_i) {
+        if a > b {
+            return Err(BAD_BOUNDS);
+        }
+    }
+    if let (Some(a), Some(b)) = (o.min_f, o.max_f) {
+        if a > b {
+            return Err(BAD_BOUNDS);
+        }
+    }
+    Ok(o)
+}
+
+/// The TTL decision with the absolute time resolved (checked for overflow before any key is touched).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TtlAbs {
+    Clear,
+    Keep,
+    /// Absolute ms, and whether the client gave an absolute time (which may already be past).
+    At(i64),
+}
+
+fn resolve_ttl(ttl: Option<Ttl>, ctx: &Ctx, cmd: &str) -> CmdResult<TtlAbs> {
+    Ok(match ttl {
+        None => TtlAbs::Clear,
+        Some(Ttl::Keep) => TtlAbs::Keep,
+        Some(Ttl::At(spec)) => TtlAbs::At(
+            spec.to_abs_ms(ctx.now_ms())
+                .ok_or_else(|| invalid_expire(cmd))?,
+        ),
+    })
+}
+
+/// Opens `key` for writing and returns its exstrtype value (None if missing), WRONGTYPE otherwise.
+fn open_ex(key: &Key) -> CmdResult<Option<&mut ExString>> {
+    key.value::<ExString>()
+}
+
+/// Applies the TTL decision to a key just written.
+fn apply_ttl(ctx: &Ctx, key: &Key, ttl: TtlAbs) {
+    match ttl {
+        TtlAbs::Clear => key.remove_expire(),
+        TtlAbs::Keep => {}
+        TtlAbs::At(ms) => {
+            key.set_abs_expire(ms);
+            ctx.notify_generic(c"expire", key.name());
+        }
+    }
+}
+
+/// After a write with an absolute time already past (client on a primary only): delete the key at once,
+/// propagate `DEL` if it existed before. Returns true when the key was removed (the caller then
+/// propagates nothing else).
+fn expire_if_past(ctx: &Ctx, key: &Key, ttl: TtlAbs, existed: bool) -> bool {
+    let TtlAbs::At(ms) = ttl else { return false };
+    if ms > ctx.now_ms() || ctx.origin() != Origin::Client {
+        return false;
+    }
+    key.delete();
+    ctx.notify_generic(c"del", key.name());
+    if existed {
+        replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
+    }
+    true
+}
+
+/// Propagates `EXSET key <value> ABS <ver> FLAGS <flags> [PXAT t | KEEPTTL]`.
+fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) {
+    let (mut vb, mut fb, mut tb) = ([0u8; 20], [0u8; 20], [0u8; 20]);
+    let ver = utoa(v.version, &mut vb);
+    let flags = utoa(u64::from(v.flags), &mut fb);
+    let mut args = [
+        Arg::Str(key.name()),
+        value,
+        Arg::Bytes(b"ABS"),
+        Arg::Bytes(ver),
+        Arg::Bytes(b"FLAGS"),
+        Arg::Bytes(flags),
+        Arg::Bytes(b""),
+        Arg::Bytes(b""),
+    ];
+    let n = match ttl {
+        TtlAbs::Clear => 6,
+        TtlAbs::Keep => {
+            args[6] = Arg::Bytes(b"KEEPTTL");
+            7
+        }
+        TtlAbs::At(ms) => {
+            args[6] = Arg::Bytes(b"PXAT");
+            args[7] = Arg::Bytes(itoa(ms, &mut tb));
+            8
+        }
+    };
+    replicate_args(ctx, c"EXSET", args.get(..n).unwrap_or(&args));
+}
+
+/// The common end of EXSET-like writes: TTL, events, past-time deletion, propagation.
+fn finish_write(ctx: &Ctx, key: &Key, event: &CStr, ttl: TtlAbs, existed: bool, value: Arg) {
+    ctx.notify_module(event, key.name());
+    apply_ttl(ctx, key, ttl);
+    if expire_if_past(ctx, key, ttl, existed) {
+        return;
+    }
+    if let Ok(Some(v)) = key.value::<ExString>() {
+        propagate_exset(ctx, key, value, v, ttl);
+    }
+}
+
+/// Writes `new_value` into `key` (creating it when missing) with the version rules; returns the version.
+fn store(
+    key: &Key,
+    cur: Option<&mut ExString>,
+    new_value: Vec<u8>,
+    ver: VersionArg,
+    flags: Option<u32>,
+) -> CmdResult<u64> {
+    match cur {
+        Some(v) => {
+            let next = ver.next(v.version).map_err(version_err)?;
+            v.value = new_value;
+            v.version = next;
+            if let Some(f) = flags {
+                v.flags = f;
+            }
+            Ok(next)
+        }
+        None => {
+            let v = key.set_value(ExString::new(new_value, ver.initial(), flags.unwrap_or(0)))?;
+            Ok(v.version)
+        }
+    }
+}
+
+// ---- commands ------------------------------------------------------------------------------------------
+
+/// EXSET key value [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL] [NX|XX] [VER v|ABS v] [FLAGS f] [WITHVERSION]
+pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
+    let mut c = ArgCursor::new(args, 3);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            keepttl: true,
+            nx_xx: true,
+            version: true,
+            flags: true,
+            withversion: true,
+            ..NONE
+        },
+    )?;
+    let ttl = resolve_ttl(o.ttl, ctx, "exset")?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = open_ex(&key)?;
+    let existed = cur.is_some();
+    if (existed && o.nx) || (!existed && o.xx) {
+        ctx.reply_null();
+        return Ok(());
+    }
+    if let Some(v) = &cur {
+        o.ver.check(v.version).map_err(version_err)?;
+    }
+    let version = store(&key, cur, args.at(2).to_vec(), o.ver, o.flags)?;
+    if o.withversion {
+        ctx.reply_int(version as i64);
+    } else {
+        ctx.reply_ok();
+    }
+    finish_write(
+        ctx,
+        &key,
+        c"exset",
+        ttl,
+        existed,
+        Arg::Str(args.raw(2).ok_or(SYNTAX)?),
+    );
+    Ok(())
+}
+
+/// EXGET key [WITHFLAGS]
+pub fn exget(ctx: &Ctx, args: Args) -> CmdResult {
+    let withflags = match args.len() {
+        2 => false,
+        3 if eq_ic(args.at(2), b"WITHFLAGS") => true,
+        3 => return Err(SYNTAX),
+        _ => return Err(wrong_arity("exget")),
+    };
+    let key = ctx.open_read(args.raw(1).ok_or(SYNTAX)?);
+    match key.value::<ExString>()? {
+        None => ctx.reply_null(),
+        Some(v) => {
+            ctx.reply_array(if withflags { 3 } else { 2 });
+            ctx.reply_bulk(&v.value);
+            ctx.reply_int(v.version as i64);
+            if withflags {
+                ctx.reply_int(i64::from(v.flags));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// EXSETVER key version
+pub fn exsetver(ctx: &Ctx, args: Args) -> CmdResult {
+    let ver = match parse_i64(args.at(2)) {
+        Some(v) if v >= 1 => v as u64,
+        _ => return Err(SYNTAX),
+    };
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    match open_ex(&key)? {
+        None => ctx.reply_int(0),
+        Some(v) => {
+            v.version = ver;
+            ctx.reply_int(1);
+            ctx.notify_module(c"exsetver", key.name());
+            ctx.replicate_verbatim();
+        }
+    }
+    Ok(())
+}
+
+/// EXINCRBY key num [EX|PX|EXAT|PXAT|KEEPTTL] [NX|XX] [VER|ABS] [MIN] [MAX] [NONEGATIVE] [DEF] [WITHVERSION]
+pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
+    let num = parse_i64(args.at(2)).ok_or(NOT_INT)?;
+    let mut c = ArgCursor::new(args, 3);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            keepttl: true,
+            nx_xx: true,
+            version: true,
+            withversion: true,
+            int_bounds: true,
+            ..NONE
+        },
+    )?;
+    let ttl = resolve_ttl(o.ttl, ctx, "exincrby")?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = open_ex(&key)?;
+    let existed = cur.is_some();
+    if (existed && o.nx) || (!existed && o.xx) {
+        ctx.reply_null();
+        return Ok(());
+    }
+    let candidate = match &cur {
+        Some(v) => {
+            let stored = parse_i64(&v.value).ok_or(NOT_INT)?;
+            o.ver.check(v.version).map_err(version_err)?;
+            stored.checked_add(num).ok_or(OVERFLOW)?
+        }
+        None => o.def.unwrap_or(num),
+    };
+    if o.min_i.is_some_and(|m| candidate < m) || o.max_i.is_some_and(|m| candidate > m) {
+        return Err(OVERFLOW);
+    }
+    let result = if o.nonegative && candidate < 0 {
+        0
+    } else {
+        candidate
+    };
+    let mut nb = [0u8; 20];
+    let text = itoa(result, &mut nb).to_vec();
+    let version = store(&key, cur, text.clone(), o.ver, None)?;
+    if o.withversion {
+        ctx.reply_array(2);
+        ctx.reply_int(result);
+        ctx.reply_int(version as i64);
+    } else {
+        ctx.reply_int(result);
+    }
+    finish_write(ctx, &key, c"exincrby", ttl, existed, Arg::Bytes(&text));
+    Ok(())
+}
+
+/// EXINCRBYFLOAT key num [EX|PX|EXAT|PXAT|KEEPTTL] [NX|XX] [VER|ABS] [MIN] [MAX]
+pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
+    let num = parse_f64(args.at(2)).ok_or(NOT_FLOAT)?;
+    let mut c = ArgCursor::new(args, 3);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            keepttl: true,
+            nx_xx: true,
+            version: true,
+            float_bounds: true,
+            ..NONE
+        },
+    )?;
+    let ttl = resolve_ttl(o.ttl, ctx, "exincrbyfloat")?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = open_ex(&key)?;
+    let existed = cur.is_some();
+    if (existed && o.nx) || (!existed && o.xx) {
+        ctx.reply_null();
+        return Ok(());
+    }
+    let base = match &cur {
+        Some(v) => {
+            let stored = parse_f64(&v.value).ok_or(NOT_FLOAT)?;
+            o.ver.check(v.version).map_err(version_err)?;
+            stored
+        }
+        None => 0.0,
+    };
+    let r = base + num;
+    if !r.is_finite() || o.min_f.is_some_and(|m| r < m) || o.max_f.is_some_and(|m| r > m) {
+        return Err(OVERFLOW);
+    }
+    let text = format_double(r, 15).into_bytes();
+    store(&key, cur, text.clone(), o.ver, None)?;
+    ctx.reply_bulk(&text);
+    finish_write(ctx, &key, c"exincrbyfloat", ttl, existed, Arg::Bytes(&text));
+    Ok(())
+}
+
+/// EXCAS key newvalue version [EX|PX|EXAT|PXAT|KEEPTTL]
+pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
+    let want = parse_i64(args.at(3)).ok_or(VER_NOT_INT)?;
+    if want < 0 {
+        return Err(SYNTAX);
+    }
+    let mut c = ArgCursor::new(args, 4);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            keepttl: true,
+            ..NONE
+        },
+    )?;
+    let ttl = resolve_ttl(o.ttl, ctx, "excas")?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = open_ex(&key)? else {
+        ctx.reply_int(-1);
+        return Ok(());
+    };
+    if v.version != want as u64 {
+        ctx.reply_array(3);
+        ctx.reply_simple(c"CAS_FAILED");
+        ctx.reply_bulk(&v.value);
+        ctx.reply_int(v.version as i64);
+        return Ok(());
+    }
+    let next = VersionArg::None.next(v.version).map_err(version_err)?;
+    v.value = args.at(2).to_vec();
+    v.version = next;
+    ctx.reply_array(3);
+    ctx.reply_ok();
+    ctx.reply_simple(c"");
+    ctx.reply_int(next as i64);
+    finish_write(
+        ctx,
+        &key,
+        c"excas",
+        ttl,
+        true,
+        Arg::Str(args.raw(2).ok_or(SYNTAX)?),
+    );
+    Ok(())
+}
+
+/// EXCAD key version
+pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
+    let want = parse_i64(args.at(2)).ok_or(SYNTAX)?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = open_ex(&key)? else {
+        ctx.reply_int(-1);
+        return Ok(());
+    };
+    if want < 0 || v.version != want as u64 {
+        ctx.reply_int(0);
+        return Ok(());
+    }
+    key.delete();
+    ctx.reply_int(1);
+    ctx.notify_generic(c"del", key.name());
+    replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
+    Ok(())
+}
+
+fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
+    let mut c = ArgCursor::new(args, 3);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            nx_xx: true,
+            version: true,
+            ..NONE
+        },
+    )?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = open_ex(&key)?;
+    let existed = cur.is_some();
+    if (existed && o.nx) || (!existed && o.xx) {
+        ctx.reply_null();
+        return Ok(());
+    }
+    let data = args.at(2);
+    let version = match cur {
+        Some(v) => {
+            o.ver.check(v.version).map_err(version_err)?;
+            let next = o.ver.next(v.version).map_err(version_err)?;
+            v.extend(data, prepend).map_err(|_| TOO_BIG)?;
+            v.version = next;
+            next
+        }
+        None => {
+            key.set_value(ExString::new(data.to_vec(), o.ver.initial(), 0))?
+                .version
+        }
+    };
+    ctx.reply_int(version as i64);
+    let (event, cmd) = if prepend {
+        (c"exprepend", c"EXPREPEND")
+    } else {
+        (c"exappend", c"EXAPPEND")
+    };
+    ctx.notify_module(event, key.name());
+    let mut vb = [0u8; 20];
+    replicate_args(
+        ctx,
+        cmd,
+        &[
+            Arg::Str(key.name()),
+            Arg::Str(args.raw(2).ok_or(SYNTAX)?),
+            Arg::Bytes(b"ABS"),
+            Arg::Bytes(utoa(version, &mut vb)),
+        ],
+    );
+    Ok(())
+}
+
+/// EXAPPEND key value [NX|XX] [VER v|ABS v]
+pub fn exappend(ctx: &Ctx, args: Args) -> CmdResult {
+    append_like(ctx, args, false)
+}
+
+/// EXPREPEND key value [NX|XX] [VER v|ABS v]
+pub fn exprepend(ctx: &Ctx, args: Args) -> CmdResult {
+    append_like(ctx, args, true)
+}
+
+/// EXGAE key EX s | PX ms | EXAT ts | PXAT ts
+pub fn exgae(ctx: &Ctx, args: Args) -> CmdResult {
+    let mut c = ArgCursor::new(args, 2);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            ..NONE
+        },
+    )?;
+    let Some(Ttl::At(_)) = o.ttl else {
+        return Err(SYNTAX);
+    };
+    let TtlAbs::At(ms) = resolve_ttl(o.ttl, ctx, "exgae")? else {
+        return Err(SYNTAX);
+    };
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = open_ex(&key)? else {
+        ctx.reply_null();
+        return Ok(());
+    };
+    ctx.reply_array(3);
+    ctx.reply_bulk(&v.value);
+    ctx.reply_int(v.version as i64);
+    ctx.reply_int(i64::from(v.flags));
+    key.set_abs_expire(ms);
+    ctx.notify_generic(c"expire", key.name());
+    if expire_if_past(ctx, &key, TtlAbs::At(ms), true) {
+        return Ok(());
+    }
+    let mut tb = [0u8; 20];
+    replicate_args(
+        ctx,
+        c"PEXPIREAT",
+        &[Arg::Str(key.name()), Arg::Bytes(itoa(ms, &mut tb))],
+    );
+    Ok(())
+}
+
+/// CAS key oldvalue newvalue [EX|PX|EXAT|PXAT|KEEPTTL] (native strings)
+pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
+    let mut c = ArgCursor::new(args, 4);
+    let o = parse_opts(
+        &mut c,
+        Accepts {
+            expire: true,
+            keepttl: true,
+            ..NONE
+        },
+    )?;
+    let ttl = resolve_ttl(o.ttl, ctx, "cas")?;
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    match key.kind() {
+        KeyKind::Empty => {
+            ctx.reply_int(-1);
+            return Ok(());
+        }
+        KeyKind::String => {}
+        _ => return Err(WRONGTYPE),
+    }
+    if key.string_bytes() != args.at(2) {
+        ctx.reply_int(0);
+        return Ok(());
+    }
+    let old_expire = key.abs_expire();
+    let newval = args.raw(3).ok_or(SYNTAX)?;
+    key.string_set(newval)?;
+    ctx.reply_int(1);
+    ctx.notify(
+        tair_common::ffi::raw::REDISMODULE_NOTIFY_STRING,
+        c"set",
+        key.name(),
+    );
+    match ttl {
+        TtlAbs::Keep => {
+            if let Some(ms) = old_expire {
+                key.set_abs_expire(ms);
+            }
+        }
+        other => apply_ttl(ctx, &key, other),
+    }
+    if expire_if_past(ctx, &key, ttl, true) {
+        return Ok(());
+    }
+    let mut tb = [0u8; 20];
+    let mut a = vec![Arg::Str(key.name()), Arg::Str(newval)];
+    match ttl {
+        TtlAbs::Clear => {}
+        TtlAbs::Keep => a.push(Arg::Bytes(b"KEEPTTL")),
+        TtlAbs::At(ms) => {
+            a.push(Arg::Bytes(b"PXAT"));
+            a.push(Arg::Bytes(itoa(ms, &mut tb)));
+        }
+    }
+    replicate_args(ctx, c"SET", &a);
+    Ok(())
+}
+
+/// CAD key value (native strings)
+pub fn cad(ctx: &Ctx, args: Args) -> CmdResult {
+    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    match key.kind() {
+        KeyKind::Empty => {
+            ctx.reply_int(-1);
+            return Ok(());
+        }
+        KeyKind::String => {}
+        _ => return Err(WRONGTYPE),
+    }
+    if key.string_bytes() != args.at(2) {
+        ctx.reply_int(0);
+        return Ok(());
+    }
+    key.delete();
+    ctx.reply_int(1);
+    ctx.notify_generic(c"del", key.name());
+    replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
+    Ok(())
+}
+
+/// Keeps the version limit visible to readers of this file.
+pub const _MAX_VERSION: u64 = MAX_VERSION;

@@ -1,0 +1,83 @@
+//! tairstring: strings with versions and flags (`exstrtype`), plus CAS/CAD on native strings.
+//! Registration only; the value is in `exstring`, the commands in `commands`, persistence in `persist`.
+
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+pub mod commands;
+pub mod exstring;
+pub mod persist;
+
+use tair_common::command::{CommandDef, KeyAccess, Keys};
+use tair_common::module::ModuleDef;
+use tair_common::{entry, value::create_type};
+
+use crate::exstring::ExString;
+
+const RW: Keys = Keys::one(KeyAccess::ReadWrite);
+const RO: Keys = Keys::one(KeyAccess::Read);
+
+macro_rules! cmd {
+    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr) => {
+        CommandDef {
+            name: $name,
+            entry: entry!($f),
+            flags: $flags,
+            arity: $arity,
+            keys: $keys,
+            extra_keys: &[],
+        }
+    };
+}
+
+static COMMANDS: [CommandDef; 12] = [
+    cmd!("exset", commands::exset, "write deny-oom", -3, RW),
+    cmd!("exget", commands::exget, "readonly fast", -2, RO),
+    cmd!("exsetver", commands::exsetver, "write fast", 3, RW),
+    cmd!(
+        "exincrby",
+        commands::exincrby,
+        "write deny-oom fast",
+        -3,
+        RW
+    ),
+    cmd!(
+        "exincrbyfloat",
+        commands::exincrbyfloat,
+        "write deny-oom fast",
+        -3,
+        RW
+    ),
+    cmd!("excas", commands::excas, "write deny-oom", -4, RW),
+    cmd!(
+        "excad",
+        commands::excad,
+        "write fast",
+        3,
+        Keys::one(KeyAccess::Delete)
+    ),
+    cmd!("exappend", commands::exappend, "write deny-oom", -3, RW),
+    cmd!("exprepend", commands::exprepend, "write deny-oom", -3, RW),
+    cmd!("exgae", commands::exgae, "write fast", -4, RW),
+    cmd!("cas", commands::cas, "write deny-oom", -4, RW),
+    cmd!(
+        "cad",
+        commands::cad,
+        "write fast",
+        3,
+        Keys::one(KeyAccess::Delete)
+    ),
+];
+
+pub static MODULE: ModuleDef = ModuleDef {
+    name: c"tairstring",
+    version: 1,
+    types: &[create_type::<ExString>],
+    commands: &COMMANDS,
+    load_args: &[],
+    init: None,
+};
+
+tair_common::tair_module!(MODULE);

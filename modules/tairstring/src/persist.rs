@@ -1,0 +1,103 @@
+//! RDB (encoding version 0, Tair's layout: unsigned version, unsigned flags, string value), AOF rewrite,
+//! digest, MEMORY USAGE and COPY of `exstrtype`.
+
+use tair_common::propagate::utoa;
+use tair_common::rdb::{AofWriter, Digest, RdbError, Sink, Source};
+use tair_common::value::{DataType, ModuleValue};
+
+use crate::exstring::{ExString, MAX_LEN, MAX_VERSION};
+
+pub static EXSTRING_TYPE: DataType = DataType::new();
+
+/// Reads Tair's layout from any source (the RDB, or a byte slice in tests and fuzzers).
+pub fn load(src: &mut impl Source, encver: i32) -> Result<ExString, RdbError> {
+    if encver != 0 {
+        return Err(RdbError::msg(format!(
+            "exstrtype: unknown encoding version {encver}"
+        )));
+    }
+    let version = src.read_u64()?;
+    if version > MAX_VERSION {
+        return Err(RdbError::msg("exstrtype: version out of range"));
+    }
+    let flags = u32::try_from(src.read_u64()?)
+        .map_err(|_| RdbError::msg("exstrtype: flags out of range"))?;
+    let value = src.read_bytes(MAX_LEN)?;
+    Ok(ExString::new(value, version, flags))
+}
+
+pub fn save(v: &ExString, sink: &mut impl Sink) {
+    sink.write_u64(v.version);
+    sink.write_u64(u64::from(v.flags));
+    sink.write_bytes(&v.value);
+}
+
+impl ModuleValue for ExString {
+    const NAME: &'static str = "exstrtype";
+    const ENCVER: i32 = 0;
+
+    fn data_type() -> &'static DataType {
+        &EXSTRING_TYPE
+    }
+
+    fn rdb_load(r: &mut tair_common::rdb::RdbReader, encver: i32) -> Result<Self, RdbError> {
+        load(r, encver)
+    }
+
+    fn rdb_save(&self, w: &mut tair_common::rdb::RdbWriter) {
+        save(self, w);
+    }
+
+    fn aof_rewrite(&self, w: &mut AofWriter, key: &[u8]) {
+        let (mut vb, mut fb) = ([0u8; 20], [0u8; 20]);
+        let ver = utoa(self.version, &mut vb);
+        let flags = utoa(u64::from(self.flags), &mut fb);
+        w.emit(c"EXSET", &[key, &self.value, b"ABS", ver, b"FLAGS", flags]);
+    }
+
+    fn mem_usage(&self) -> usize {
+        ExString::mem_usage(self)
+    }
+
+    fn digest(&self, d: &mut Digest) {
+        d.add_bytes(&self.value);
+        d.add_i64(self.version as i64);
+        d.add_i64(i64::from(self.flags));
+        d.end_sequence();
+    }
+
+    fn copy_value(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tair_common::rdb::{SliceSource, VecSink};
+
+    #[test]
+    fn roundtrip_and_corruption() {
+        let v = ExString::new(b"a\0\xffb".to_vec(), 42, u32::MAX);
+        let mut s = VecSink::default();
+        save(&v, &mut s);
+        assert_eq!(load(&mut SliceSource::new(&s.data), 0), Ok(v));
+        assert!(load(&mut SliceSource::new(&s.data), 1).is_err());
+        for cut in 0..s.data.len() {
+            assert!(
+                load(&mut SliceSource::new(&s.data[..cut]), 0).is_err(),
+                "cut {cut}"
+            );
+        }
+        let mut bad = VecSink::default();
+        bad.write_u64(u64::MAX);
+        bad.write_u64(0);
+        bad.write_bytes(b"x");
+        assert!(load(&mut SliceSource::new(&bad.data), 0).is_err());
+        let mut bad = VecSink::default();
+        bad.write_u64(1);
+        bad.write_u64(1 << 32);
+        bad.write_bytes(b"x");
+        assert!(load(&mut SliceSource::new(&bad.data), 0).is_err());
+    }
+}
