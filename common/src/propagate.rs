@@ -4,29 +4,68 @@ use std::ffi::CStr;
 
 use crate::api;
 use crate::ctx::{Ctx, OwnedString};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use smallvec::SmallVec;
+
 use crate::ffi::raw;
 
 /// One argument of a propagated command: a server string already at hand (an argument of the call,
-/// shared without a copy) or bytes.
+/// shared without a copy), a constant word (created once per process), or bytes.
 #[derive(Clone, Copy)]
 pub enum Arg<'a> {
     Str(*mut raw::RedisModuleString),
+    Word(&'static Word),
     Bytes(&'a [u8]),
+}
+
+/// A constant argument word (`ABS`, `PXAT` ...) kept as one server string for the life of the process.
+pub struct Word {
+    text: &'static [u8],
+    ptr: AtomicPtr<raw::RedisModuleString>,
+}
+
+impl Word {
+    pub const fn new(text: &'static [u8]) -> Self {
+        Word {
+            text,
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The server string (created on first use; never freed: the server only takes references to it).
+    pub fn get(&self) -> *mut raw::RedisModuleString {
+        let p = self.ptr.load(Ordering::Relaxed);
+        if !p.is_null() {
+            return p;
+        }
+        // SAFETY: a NULL ctx makes a string that lives until freed, which we never do.
+        let p = unsafe {
+            api!(RedisModule_CreateString)(
+                std::ptr::null_mut(),
+                self.text.as_ptr().cast(),
+                self.text.len(),
+            )
+        };
+        self.ptr.store(p, Ordering::Relaxed);
+        p
+    }
 }
 
 /// Sends `cmd args...` to replicas and the AOF (binary-safe, through the `v` format).
 pub fn replicate(ctx: &Ctx, cmd: &CStr, args: &[&[u8]]) {
-    let a: Vec<Arg> = args.iter().map(|b| Arg::Bytes(b)).collect();
+    let a: SmallVec<[Arg; 16]> = args.iter().map(|b| Arg::Bytes(b)).collect();
     replicate_args(ctx, cmd, &a);
 }
 
 /// Sends `cmd args...` where some arguments are server strings already at hand.
 pub fn replicate_args(ctx: &Ctx, cmd: &CStr, args: &[Arg]) {
-    let mut owned: Vec<OwnedString> = Vec::new();
-    let mut ptrs: Vec<*mut raw::RedisModuleString> = Vec::with_capacity(args.len());
+    let mut owned: SmallVec<[OwnedString; 8]> = SmallVec::new();
+    let mut ptrs: SmallVec<[*mut raw::RedisModuleString; 16]> = SmallVec::with_capacity(args.len());
     for a in args {
         match *a {
             Arg::Str(p) => ptrs.push(p),
+            Arg::Word(w) => ptrs.push(w.get()),
             Arg::Bytes(b) => {
                 let s = OwnedString::new(b);
                 ptrs.push(s.as_ptr());
@@ -46,6 +85,16 @@ pub fn replicate_args(ctx: &Ctx, cmd: &CStr, args: &[Arg]) {
         );
     }
     drop(owned);
+}
+
+/// Common words of propagated commands.
+pub mod words {
+    use super::Word;
+    pub static ABS: Word = Word::new(b"ABS");
+    pub static FLAGS: Word = Word::new(b"FLAGS");
+    pub static PXAT: Word = Word::new(b"PXAT");
+    pub static KEEPTTL: Word = Word::new(b"KEEPTTL");
+    pub static VER: Word = Word::new(b"VER");
 }
 
 /// An i64 as decimal bytes (for propagated arguments) without heap allocation.

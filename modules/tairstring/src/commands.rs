@@ -5,7 +5,7 @@ use std::ffi::CStr;
 use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::ExpireSpec;
 use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX, WRONGTYPE};
-use tair_common::propagate::{itoa, replicate_args, utoa, Arg};
+use tair_common::propagate::{itoa, replicate_args, utoa, words, Arg};
 use tair_common::{Args, Ctx, Key, KeyKind, Origin};
 
 use crate::exstring::{ExString, VersionArg, VersionError, MAX_VERSION};
@@ -256,9 +256,9 @@ fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) 
     let mut args = [
         Arg::Str(key.name()),
         value,
-        Arg::Bytes(b"ABS"),
+        Arg::Word(&words::ABS),
         Arg::Bytes(ver),
-        Arg::Bytes(b"FLAGS"),
+        Arg::Word(&words::FLAGS),
         Arg::Bytes(flags),
         Arg::Bytes(b""),
         Arg::Bytes(b""),
@@ -266,11 +266,11 @@ fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) 
     let n = match ttl {
         TtlAbs::Clear => 6,
         TtlAbs::Keep => {
-            args[6] = Arg::Bytes(b"KEEPTTL");
+            args[6] = Arg::Word(&words::KEEPTTL);
             7
         }
         TtlAbs::At(ms) => {
-            args[6] = Arg::Bytes(b"PXAT");
+            args[6] = Arg::Word(&words::PXAT);
             args[7] = Arg::Bytes(itoa(ms, &mut tb));
             8
         }
@@ -294,14 +294,15 @@ fn finish_write(ctx: &Ctx, key: &Key, event: &CStr, ttl: TtlAbs, existed: bool, 
 fn store(
     key: &Key,
     cur: Option<&mut ExString>,
-    new_value: Vec<u8>,
+    new_value: &[u8],
     ver: VersionArg,
     flags: Option<u32>,
 ) -> CmdResult<u64> {
     match cur {
         Some(v) => {
             let next = ver.next(v.version).map_err(version_err)?;
-            v.value = new_value;
+            v.value.clear();
+            v.value.extend_from_slice(new_value);
             v.version = next;
             if let Some(f) = flags {
                 v.flags = f;
@@ -343,7 +344,7 @@ pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
     if let Some(v) = &cur {
         o.ver.check(v.version).map_err(version_err)?;
     }
-    let version = store(&key, cur, args.at(2).to_vec(), o.ver, o.flags)?;
+    let version = store(&key, cur, args.at(2), o.ver, o.flags)?;
     if o.withversion {
         ctx.reply_int(version as i64);
     } else {
@@ -443,8 +444,8 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
         candidate
     };
     let mut nb = [0u8; 20];
-    let text = itoa(result, &mut nb).to_vec();
-    let version = store(&key, cur, text.clone(), o.ver, None)?;
+    let text = itoa(result, &mut nb);
+    let version = store(&key, cur, text, o.ver, None)?;
     if o.withversion {
         ctx.reply_array(2);
         ctx.reply_int(result);
@@ -452,7 +453,7 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
     } else {
         ctx.reply_int(result);
     }
-    finish_write(ctx, &key, c"exincrby", ttl, existed, Arg::Bytes(&text));
+    finish_write(ctx, &key, c"exincrby", ttl, existed, Arg::Bytes(text));
     Ok(())
 }
 
@@ -492,7 +493,7 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         return Err(OVERFLOW);
     }
     let text = format_double(r, 15).into_bytes();
-    store(&key, cur, text.clone(), o.ver, None)?;
+    store(&key, cur, &text, o.ver, None)?;
     ctx.reply_bulk(&text);
     finish_write(ctx, &key, c"exincrbyfloat", ttl, existed, Arg::Bytes(&text));
     Ok(())
@@ -527,7 +528,8 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     }
     let next = VersionArg::None.next(v.version).map_err(version_err)?;
-    v.value = args.at(2).to_vec();
+    v.value.clear();
+    v.value.extend_from_slice(args.at(2));
     v.version = next;
     ctx.reply_array(3);
     ctx.reply_ok();
@@ -590,7 +592,7 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
             next
         }
         None => {
-            key.set_value(ExString::new(data.to_vec(), o.ver.initial(), 0))?
+            key.set_value(ExString::new(data, o.ver.initial(), 0))?
                 .version
         }
     };
@@ -608,7 +610,7 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
         &[
             Arg::Str(key.name()),
             Arg::Str(args.raw(2).ok_or(SYNTAX)?),
-            Arg::Bytes(b"ABS"),
+            Arg::Word(&words::ABS),
             Arg::Bytes(utoa(version, &mut vb)),
         ],
     );
@@ -713,9 +715,9 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
     let mut a = vec![Arg::Str(key.name()), Arg::Str(newval)];
     match ttl {
         TtlAbs::Clear => {}
-        TtlAbs::Keep => a.push(Arg::Bytes(b"KEEPTTL")),
+        TtlAbs::Keep => a.push(Arg::Word(&words::KEEPTTL)),
         TtlAbs::At(ms) => {
-            a.push(Arg::Bytes(b"PXAT"));
+            a.push(Arg::Word(&words::PXAT));
             a.push(Arg::Bytes(itoa(ms, &mut tb)));
         }
     }

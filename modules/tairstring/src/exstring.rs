@@ -9,9 +9,13 @@ pub const MAX_VERSION: u64 = i64::MAX as u64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooLong;
 
+/// Value bytes: up to 24 bytes live inside the value itself (one allocation and one cache miss fewer
+/// per read than a separate buffer), longer ones on the heap.
+pub type Bytes = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExString {
-    pub value: Vec<u8>,
+    pub value: Bytes,
     pub version: u64,
     pub flags: u32,
 }
@@ -64,9 +68,9 @@ impl VersionArg {
 }
 
 impl ExString {
-    pub fn new(value: Vec<u8>, version: u64, flags: u32) -> Self {
+    pub fn new(value: &[u8], version: u64, flags: u32) -> Self {
         ExString {
-            value,
+            value: Bytes::from_slice(value),
             version,
             flags,
         }
@@ -74,7 +78,12 @@ impl ExString {
 
     /// Bytes used by the value (what MEMORY USAGE reports for it).
     pub fn mem_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.value.capacity()
+        std::mem::size_of::<Self>()
+            + if self.value.spilled() {
+                self.value.capacity()
+            } else {
+                0
+            }
     }
 
     /// Appends (or prepends) `data`; refuses a result over [`MAX_LEN`].
@@ -84,10 +93,7 @@ impl ExString {
             return Err(TooLong);
         }
         if prepend {
-            let mut v = Vec::with_capacity(total);
-            v.extend_from_slice(data);
-            v.extend_from_slice(&self.value);
-            self.value = v;
+            self.value.insert_from_slice(0, data);
         } else {
             self.value.extend_from_slice(data);
         }
@@ -119,11 +125,11 @@ mod tests {
 
     #[test]
     fn extend_both_ends() {
-        let mut s = ExString::new(b"foo".to_vec(), 1, 0);
+        let mut s = ExString::new(b"foo", 1, 0);
         s.extend(b"baz", false).unwrap();
         s.extend(b"bar", true).unwrap();
-        assert_eq!(s.value, b"barfoobaz");
+        assert_eq!(&s.value[..], b"barfoobaz");
         assert!(s.extend(&vec![0u8; MAX_LEN], false).is_err());
-        assert_eq!(s.value, b"barfoobaz");
+        assert_eq!(&s.value[..], b"barfoobaz");
     }
 }

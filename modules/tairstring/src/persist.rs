@@ -23,7 +23,7 @@ pub fn load(src: &mut impl Source, encver: i32) -> Result<ExString, RdbError> {
     let flags = u32::try_from(src.read_u64()?)
         .map_err(|_| RdbError::msg("exstrtype: flags out of range"))?;
     let value = src.read_bytes(MAX_LEN)?;
-    Ok(ExString::new(value, version, flags))
+    Ok(ExString::new(&value, version, flags))
 }
 
 pub fn save(v: &ExString, sink: &mut impl Sink) {
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn roundtrip_and_corruption() {
-        let v = ExString::new(b"a\0\xffb".to_vec(), 42, u32::MAX);
+        let v = ExString::new(b"a\0\xffb", 42, u32::MAX);
         let mut s = VecSink::default();
         save(&v, &mut s);
         assert_eq!(load(&mut SliceSource::new(&s.data), 0), Ok(v));
