@@ -367,15 +367,24 @@ impl Key {
         unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
     }
 
-    /// Sets the key to a native string (clears the TTL, like SET).
-    pub fn string_set(&self, s: *mut raw::RedisModuleString) -> CmdResult {
-        // SAFETY: key opened for writing; the server copies / retains `s` as needed.
-        let rc = unsafe { api!(RedisModule_StringSet)(self.raw, s) };
-        if rc == raw::REDISMODULE_OK as c_int {
-            Ok(())
-        } else {
-            Err(CmdError::msg("ERR could not set the string"))
+    /// Overwrites a native string's bytes in place (no delete and re-add: no `new` event, TTL untouched).
+    pub fn string_overwrite(&self, b: &[u8]) -> CmdResult {
+        // SAFETY: key opened for writing and holding a string (or empty: then a string is created).
+        let rc = unsafe { api!(RedisModule_StringTruncate)(self.raw, b.len()) };
+        if rc != raw::REDISMODULE_OK as c_int {
+            return Err(CmdError::msg("ERR could not set the string"));
         }
+        let mut len = 0usize;
+        // SAFETY: WRITE-mode DMA on a string of exactly `b.len()` bytes, written before the key changes.
+        let p = unsafe {
+            api!(RedisModule_StringDMA)(self.raw, &mut len, raw::REDISMODULE_WRITE as c_int)
+        };
+        if p.is_null() || len != b.len() {
+            return Err(CmdError::msg("ERR could not set the string"));
+        }
+        // SAFETY: `len` writable bytes at `p`, not overlapping the argument bytes.
+        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), p.cast::<u8>(), len) };
+        Ok(())
     }
 }
 

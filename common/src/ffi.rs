@@ -64,6 +64,7 @@ required!(
     RedisModule_SetExpire,
     RedisModule_StringDMA,
     RedisModule_StringSet,
+    RedisModule_StringTruncate,
     RedisModule_ReplyWithError,
     RedisModule_ReplyWithSimpleString,
     RedisModule_ReplyWithStringBuffer,

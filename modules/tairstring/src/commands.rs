@@ -691,23 +691,15 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(0);
         return Ok(());
     }
-    let old_expire = key.abs_expire();
     let newval = args.raw(3).ok_or(SYNTAX)?;
-    key.string_set(newval)?;
+    key.string_overwrite(args.at(3))?;
     ctx.reply_int(1);
     ctx.notify(
         tair_common::ffi::raw::REDISMODULE_NOTIFY_STRING,
         c"set",
         key.name(),
     );
-    match ttl {
-        TtlAbs::Keep => {
-            if let Some(ms) = old_expire {
-                key.set_abs_expire(ms);
-            }
-        }
-        other => apply_ttl(ctx, &key, other),
-    }
+    apply_ttl(ctx, &key, ttl);
     if expire_if_past(ctx, &key, ttl, true) {
         return Ok(());
     }
