@@ -48,6 +48,12 @@ for g in "${groups[@]}"; do
       pair string SET s:__rand_int__ xxxxxxxxxxxxxxxx -- EXSET e:__rand_int__ xxxxxxxxxxxxxxxx
       pair string GET s:__rand_int__ -- EXGET e:__rand_int__
       ;;
+    bloom)
+      # One filter sized for the run (it never grows); the set holds the same items.
+      cli DEL bl:s bl:f; cli TFBFRESERVE bl:f 0.01 1000000
+      pair bloom SADD bl:s __rand_int__ -- TFBFADD bl:f __rand_int__
+      pair bloom SISMEMBER bl:s __rand_int__ -- TFBFEXISTS bl:f __rand_int__
+      ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
 done

@@ -16,6 +16,7 @@
     allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod alloc;
 pub mod args;
 pub mod clock;
 pub mod command;

@@ -92,8 +92,9 @@ pub unsafe fn on_load(
     }
 }
 
-/// Declares a module: its allocator (the server's, or the system's under test / `system-alloc`) and
-/// its `RedisModule_OnLoad`.
+/// Declares a module: its allocator ([`crate::alloc::TairAlloc`]: the server's inside the server, the
+/// system's elsewhere; plain `System` under `cfg(test)` or the `system-alloc` feature) and its
+/// `RedisModule_OnLoad`.
 ///
 /// ```ignore
 /// tair_common::tair_module!(MODULE);   // MODULE: tair_common::module::ModuleDef
@@ -103,7 +104,7 @@ macro_rules! tair_module {
     ($def:expr) => {
         #[cfg(not(any(test, feature = "system-alloc")))]
         #[global_allocator]
-        static __TAIR_ALLOCATOR: $crate::ffi::RedisAlloc = $crate::ffi::RedisAlloc;
+        static __TAIR_ALLOCATOR: $crate::alloc::TairAlloc = $crate::alloc::TairAlloc;
 
         /// # Safety
         /// Called by the server when the module is loaded.

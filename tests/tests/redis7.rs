@@ -6,9 +6,10 @@
 use tair_tests::*;
 
 /// A few commands per module and the replies they must give (valkey-cli transcript form).
-const SMOKE: &[(&str, &str)] = &[(
-    "tairstring",
-    r#"
+const SMOKE: &[(&str, &str)] = &[
+    (
+        "tairstring",
+        r#"
 > EXSET k v EX 100 FLAGS 3
 OK
 > EXGET k WITHFLAGS
@@ -31,7 +32,26 @@ OK
 > TYPE k
 exstrtype
 "#,
-)];
+    ),
+    (
+        "tairbloom",
+        r#"
+> TFBFRESERVE bf 0.01 1000
+OK
+> TFBFADD bf a
+(integer) 1
+> TFBFMADD bf a b
+1) (integer) 0
+2) (integer) 1
+> TFBFEXISTS bf b
+(integer) 1
+> TFBFEXISTS bf zz
+(integer) 0
+> TYPE bf
+tairbloom
+"#,
+    ),
+];
 
 #[test]
 fn every_built_module_works_on_redis_7() {
