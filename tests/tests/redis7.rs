@@ -51,6 +51,24 @@ OK
 tairbloom
 "#,
     ),
+    (
+        "tairzset",
+        r#"
+> EXZADD z 10#2 a 10#1 b 9#9 c
+(integer) 3
+> EXZRANGE z 0 -1 WITHSCORES
+1) "c"
+2) "9#9"
+3) "b"
+4) "10#1"
+5) "a"
+6) "10#2"
+> EXZRANK z a
+(integer) 2
+> EXZSCORE z b
+"10#1"
+"#,
+    ),
 ];
 
 #[test]

@@ -1,0 +1,244 @@
+//! The `tairzset_` data type (spec §5): RDB encoding version 0 in open-source TairZset's layout, AOF
+//! rewrite as batches of EXZADD, digest, MEMORY USAGE, COPY and free effort.
+//!
+//! RDB v0: unsigned member count; unsigned N; then every member in descending order: string member,
+//! N doubles.
+
+use tair_common::rdb::{AofWriter, Digest, RdbError, RdbReader, RdbWriter, Sink, Source};
+use tair_common::value::{DataType, ModuleValue};
+
+use crate::score::{format_score, MAX_DIMS};
+use crate::zset::{Span, TairZset, ZsetBuilder};
+
+pub static ZSET_TYPE: DataType = DataType::new();
+
+/// Longest member accepted from an RDB (the server's default `proto-max-bulk-len`).
+pub const MAX_MEMBER_LEN: usize = 512 << 20;
+/// Pairs per EXZADD emitted by an AOF rewrite.
+pub const AOF_BATCH: usize = 64;
+/// Members reserved up front while loading (the count itself comes from the file and is not trusted).
+const PRESIZE_LIMIT: usize = 1 << 16;
+
+/// Reads the v0 layout from any source (the RDB, or a byte slice in tests and fuzzers). A count of 0,
+/// N outside 1..=255, a NaN, a duplicate member or a short read is an error.
+pub fn load(src: &mut impl Source, encver: i32) -> Result<TairZset, RdbError> {
+    if encver != 0 {
+        return Err(RdbError::msg(format!(
+            "tairzset_: unknown encoding version {encver}"
+        )));
+    }
+    let count = src.read_u64()?;
+    if count == 0 {
+        return Err(RdbError::msg("tairzset_: empty set"));
+    }
+    let dims = src.read_u64()?;
+    let dims = usize::try_from(dims)
+        .ok()
+        .filter(|d| (1..=MAX_DIMS).contains(d))
+        .ok_or_else(|| RdbError::msg(format!("tairzset_: {dims} dimensions")))?;
+    let presize = usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .min(PRESIZE_LIMIT);
+    let mut b = ZsetBuilder::new(dims, presize).map_err(|e| RdbError::msg(e.message()))?;
+    let mut score = vec![0.0; dims];
+    for _ in 0..count {
+        let member = src.read_bytes(MAX_MEMBER_LEN)?;
+        for d in score.iter_mut() {
+            *d = src.read_f64()?;
+        }
+        b.push(&member, &score)
+            .map_err(|e| RdbError::msg(format!("tairzset_: {}", e.message())))?;
+    }
+    b.finish().map_err(|e| RdbError::msg(e.message()))
+}
+
+/// Writes the v0 layout.
+pub fn save(z: &TairZset, sink: &mut impl Sink) {
+    sink.write_u64(z.len() as u64);
+    sink.write_u64(z.dims() as u64);
+    let all = Span {
+        start: 0,
+        end: z.len(),
+        reverse: true,
+    };
+    for (member, score) in z.iter_span(all) {
+        sink.write_bytes(member);
+        for &v in score {
+            sink.write_f64(v);
+        }
+    }
+}
+
+/// The EXZADD argument lists that rebuild `z` under `key`: ascending, at most [`AOF_BATCH`] pairs each,
+/// scores in the exact §2.5 text.
+pub fn rewrite_commands(z: &TairZset, key: &[u8], mut emit: impl FnMut(&[&[u8]])) {
+    let mut texts: Vec<Vec<u8>> = Vec::with_capacity(AOF_BATCH);
+    let mut members: Vec<&[u8]> = Vec::with_capacity(AOF_BATCH);
+    let mut flush = |texts: &mut Vec<Vec<u8>>, members: &mut Vec<&[u8]>| {
+        if members.is_empty() {
+            return;
+        }
+        let mut args: Vec<&[u8]> = Vec::with_capacity(1 + 2 * members.len());
+        args.push(key);
+        for (t, m) in texts.iter().zip(members.iter()) {
+            args.push(t);
+            args.push(m);
+        }
+        emit(&args);
+        texts.clear();
+        members.clear();
+    };
+    for (member, score) in z.iter() {
+        let mut t = Vec::with_capacity(24 * score.len());
+        format_score(score, &mut t);
+        texts.push(t);
+        members.push(member);
+        if members.len() == AOF_BATCH {
+            flush(&mut texts, &mut members);
+        }
+    }
+    flush(&mut texts, &mut members);
+}
+
+impl ModuleValue for TairZset {
+    const NAME: &'static str = "tairzset_";
+    const ENCVER: i32 = 0;
+
+    fn data_type() -> &'static DataType {
+        &ZSET_TYPE
+    }
+
+    fn rdb_load(r: &mut RdbReader, encver: i32) -> Result<Self, RdbError> {
+        load(r, encver)
+    }
+
+    fn rdb_save(&self, w: &mut RdbWriter) {
+        save(self, w);
+    }
+
+    fn aof_rewrite(&self, w: &mut AofWriter, key: &[u8]) {
+        rewrite_commands(self, key, |args| w.emit(c"EXZADD", args));
+    }
+
+    fn mem_usage(&self) -> usize {
+        TairZset::mem_usage(self)
+    }
+
+    fn digest(&self, d: &mut Digest) {
+        let mut text = Vec::with_capacity(32);
+        for (member, score) in self.iter() {
+            d.add_bytes(member);
+            text.clear();
+            format_score(score, &mut text);
+            d.add_bytes(&text);
+            d.end_sequence();
+        }
+    }
+
+    fn copy_value(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+
+    fn free_effort(&self) -> usize {
+        self.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zset::AddCondition;
+    use tair_common::rdb::{SliceSource, VecSink};
+
+    fn sample() -> TairZset {
+        let mut z = TairZset::new(2).unwrap();
+        for (i, m) in [&b"a"[..], b"", b"\0\xff", b"zz"].iter().enumerate() {
+            let s = [i as f64 * 0.1, -(i as f64)];
+            z.add(m, &s, AddCondition::Always, false).unwrap();
+        }
+        z.add(b"inf", &[f64::INFINITY, -0.0], AddCondition::Always, false)
+            .unwrap();
+        z
+    }
+
+    fn entries(z: &TairZset) -> Vec<(Vec<u8>, Vec<u64>)> {
+        z.iter()
+            .map(|(m, s)| (m.to_vec(), s.iter().map(|v| v.to_bits()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn roundtrip_descending_and_corruption() {
+        let z = sample();
+        let mut s = VecSink::default();
+        save(&z, &mut s);
+        let back = load(&mut SliceSource::new(&s.data), 0).unwrap();
+        assert_eq!(entries(&back), entries(&z));
+        back.check().unwrap();
+        // Descending on disk: the first member written is the highest.
+        let mut src = SliceSource::new(&s.data);
+        assert_eq!(src.read_u64().unwrap(), 5);
+        assert_eq!(src.read_u64().unwrap(), 2);
+        assert_eq!(src.read_bytes(100).unwrap(), b"inf");
+        assert!(load(&mut SliceSource::new(&s.data), 1).is_err());
+        for cut in 0..s.data.len() {
+            assert!(
+                load(&mut SliceSource::new(&s.data[..cut]), 0).is_err(),
+                "cut {cut}"
+            );
+        }
+        let forge = |count: u64, dims: u64, items: &[(&[u8], &[f64])]| {
+            let mut v = VecSink::default();
+            v.write_u64(count);
+            v.write_u64(dims);
+            for (m, sc) in items {
+                v.write_bytes(m);
+                for &d in *sc {
+                    v.write_f64(d);
+                }
+            }
+            v.data
+        };
+        let bad = [
+            forge(0, 1, &[]),
+            forge(1, 0, &[(b"a", &[])]),
+            forge(1, 256, &[(b"a", &[1.0])]),
+            forge(2, 1, &[(b"a", &[1.0]), (b"a", &[2.0])]),
+            forge(1, 1, &[(b"a", &[f64::NAN])]),
+            forge(u64::MAX, 1, &[(b"a", &[1.0])]),
+            forge(3, 1, &[(b"a", &[1.0]), (b"b", &[2.0])]),
+        ];
+        for (i, data) in bad.iter().enumerate() {
+            assert!(load(&mut SliceSource::new(data), 0).is_err(), "forged {i}");
+        }
+        assert!(load(&mut SliceSource::new(&forge(1, 1, &[(b"a", &[1.0])])), 0).is_ok());
+    }
+
+    #[test]
+    fn rewrite_batches_round_trip() {
+        let mut z = TairZset::new(1).unwrap();
+        for i in 0..150u32 {
+            let s = [f64::from(i) / 7.0];
+            z.add(&i.to_be_bytes(), &s, AddCondition::Always, false)
+                .unwrap();
+        }
+        let mut batches = Vec::new();
+        rewrite_commands(&z, b"k", |args| {
+            batches.push(args.iter().map(|a| a.to_vec()).collect::<Vec<_>>())
+        });
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            [129, 129, 45]
+        );
+        let mut back = TairZset::new(1).unwrap();
+        for b in &batches {
+            assert_eq!(b[0], b"k");
+            for pair in b[1..].chunks(2) {
+                let s = crate::ScoreTuple::parse(&pair[0]).unwrap();
+                back.add(&pair[1], s.as_slice(), AddCondition::Always, false)
+                    .unwrap();
+            }
+        }
+        assert_eq!(entries(&back), entries(&z));
+    }
+}
