@@ -17,6 +17,32 @@ pub enum Arg<'a> {
     Str(*mut raw::RedisModuleString),
     Word(&'static Word),
     Bytes(&'a [u8]),
+    /// A non-negative integer: values below [`SHARED_INTEGERS`] reuse a process-lifetime string, as
+    /// Valkey's own shared integers do.
+    Uint(u64),
+}
+
+/// How many small integers are kept as shared strings (created on first use).
+pub const SHARED_INTEGERS: usize = 10_000;
+
+static SHARED: [AtomicPtr<raw::RedisModuleString>; SHARED_INTEGERS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; SHARED_INTEGERS];
+
+/// The shared string of a small integer, or `None` for a large one.
+fn shared_integer(v: u64) -> Option<*mut raw::RedisModuleString> {
+    let slot = SHARED.get(usize::try_from(v).ok()?)?;
+    let p = slot.load(Ordering::Relaxed);
+    if !p.is_null() {
+        return Some(p);
+    }
+    let mut buf = [0u8; 20];
+    let text = utoa(v, &mut buf);
+    // SAFETY: a NULL ctx makes a string that lives until freed, which we never do.
+    let p = unsafe {
+        api!(RedisModule_CreateString)(std::ptr::null_mut(), text.as_ptr().cast(), text.len())
+    };
+    slot.store(p, Ordering::Relaxed);
+    Some(p)
 }
 
 /// A constant argument word (`ABS`, `PXAT` ...) kept as one server string for the life of the process.
@@ -71,6 +97,15 @@ pub fn replicate_args(ctx: &Ctx, cmd: &CStr, args: &[Arg]) {
                 ptrs.push(s.as_ptr());
                 owned.push(s);
             }
+            Arg::Uint(v) => match shared_integer(v) {
+                Some(p) => ptrs.push(p),
+                None => {
+                    let mut buf = [0u8; 20];
+                    let s = OwnedString::new(utoa(v, &mut buf));
+                    ptrs.push(s.as_ptr());
+                    owned.push(s);
+                }
+            },
         }
     }
     // SAFETY: valid ctx; "v" takes (RedisModuleString **, size_t); the server takes its own reference to

@@ -5,7 +5,7 @@ use std::ffi::CStr;
 use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::ExpireSpec;
 use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX, WRONGTYPE};
-use tair_common::propagate::{itoa, replicate_args, utoa, words, Arg};
+use tair_common::propagate::{itoa, replicate_args, words, Arg};
 use tair_common::{Args, Ctx, Key, KeyKind, Origin};
 
 use crate::exstring::{ExString, VersionArg, VersionError, MAX_VERSION};
@@ -250,16 +250,14 @@ fn expire_if_past(ctx: &Ctx, key: &Key, ttl: TtlAbs, existed: bool) -> bool {
 
 /// Propagates `EXSET key <value> ABS <ver> FLAGS <flags> [PXAT t | KEEPTTL]`.
 fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) {
-    let (mut vb, mut fb, mut tb) = ([0u8; 20], [0u8; 20], [0u8; 20]);
-    let ver = utoa(v.version, &mut vb);
-    let flags = utoa(u64::from(v.flags), &mut fb);
+    let mut tb = [0u8; 20];
     let mut args = [
         Arg::Str(key.name()),
         value,
         Arg::Word(&words::ABS),
-        Arg::Bytes(ver),
+        Arg::Uint(v.version),
         Arg::Word(&words::FLAGS),
-        Arg::Bytes(flags),
+        Arg::Uint(u64::from(v.flags)),
         Arg::Bytes(b""),
         Arg::Bytes(b""),
     ];
@@ -603,7 +601,6 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
         (c"exappend", c"EXAPPEND")
     };
     ctx.notify_module(event, key.name());
-    let mut vb = [0u8; 20];
     replicate_args(
         ctx,
         cmd,
@@ -611,7 +608,7 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
             Arg::Str(key.name()),
             Arg::Str(args.raw(2).ok_or(SYNTAX)?),
             Arg::Word(&words::ABS),
-            Arg::Bytes(utoa(version, &mut vb)),
+            Arg::Uint(version),
         ],
     );
     Ok(())
