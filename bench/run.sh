@@ -2,7 +2,9 @@
 # Module commands beside their native counterparts, in one run, on one server with every built module.
 # Usage: bench/run.sh [group ...]   (groups: string; default: all available)
 # Env: PORT (7379), N requests per round (500000), P pipeline (16), C clients (50), ROUNDS (3), R keyspace (100000)
-# Prints a markdown table: median requests/s over the rounds, and module/native ratio. Rounds alternate
+# Prints a markdown table: median requests/s over the rounds and the module/native ratio, and the
+# server's main-thread CPU time per request (INFO cpu; steadier than throughput on a shared machine)
+# with native/module ratio (>= 1: the module command costs the server no more than the native one). Rounds alternate
 # native and module so both see the same machine state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +19,18 @@ valkey-server --port "$PORT" --dir "$dir" --save "" --appendonly no --daemonize 
 for _ in $(seq 100); do valkey-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 cli() { valkey-cli -p "$PORT" "$@" >/dev/null; }
 
-rps() { # prints requests/s of one valkey-benchmark run of the given command
-  valkey-benchmark -p "$PORT" -P "$P" -c "$C" -n "$N" -r "$R" -q --csv "$@" 2>/dev/null \
-    | awk -F'","' 'NR==2 {print $2+0}'
+cpu() { # server main-thread CPU seconds (user + sys)
+  valkey-cli -p "$PORT" INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys)_main_thread:/ {s += $2} END {printf "%.6f", s}'
+}
+CPUFILE=$(mktemp)
+rps() { # prints requests/s of one valkey-benchmark run of the given command; server CPU us/request -> $CPUFILE
+  local c0 c1 out
+  c0=$(cpu)
+  out=$(valkey-benchmark -p "$PORT" -P "$P" -c "$C" -n "$N" -r "$R" -q --csv "$@" 2>/dev/null \
+    | awk -F'","' 'NR==2 {print $2+0}')
+  c1=$(cpu)
+  awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN {printf "%.4f\n", (b - a) * 1e6 / n}' >> "$CPUFILE"
+  echo "$out"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -28,18 +39,24 @@ pair() { # label, native command..., --, module command...
   local native=() module=()
   while [ "$1" != "--" ]; do native+=("$1"); shift; done; shift
   module=("$@")
-  local n=() m=()
-  for _ in $(seq "$ROUNDS"); do n+=("$(rps "${native[@]}")"); m+=("$(rps "${module[@]}")"); done
-  local nm mm; nm=$(printf '%s\n' "${n[@]}" | median); mm=$(printf '%s\n' "${m[@]}" | median)
-  printf '| %s | %s | %.0f | %.0f | %.2f |\n' "$label" "${module[0]} vs ${native[0]}" "$nm" "$mm" \
-    "$(awk -v a="$mm" -v b="$nm" 'BEGIN{print a/b}')"
+  local n=() m=() nc=() mc=()
+  for _ in $(seq "$ROUNDS"); do
+    : > "$CPUFILE"; n+=("$(rps "${native[@]}")"); nc+=("$(cat "$CPUFILE")")
+    : > "$CPUFILE"; m+=("$(rps "${module[@]}")"); mc+=("$(cat "$CPUFILE")")
+  done
+  local nm mm ncm mcm
+  nm=$(printf '%s\n' "${n[@]}" | median); mm=$(printf '%s\n' "${m[@]}" | median)
+  ncm=$(printf '%s\n' "${nc[@]}" | median); mcm=$(printf '%s\n' "${mc[@]}" | median)
+  printf '| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.2f |\n' "$label" "${module[0]} vs ${native[0]}" \
+    "$nm" "$mm" "$(awk -v a="$mm" -v b="$nm" 'BEGIN{print a/b}')" \
+    "$ncm" "$mcm" "$(awk -v a="$ncm" -v b="$mcm" 'BEGIN{print a/b}')"
 }
 
 groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(string)
 echo "valkey-benchmark -P $P -c $C -n $N -r $R, median of $ROUNDS rounds; $(nproc) cores"
 echo
-echo '| group | commands | native req/s | module req/s | ratio |'
-echo '|---|---|---|---|---|'
+echo '| group | commands | native req/s | module req/s | ratio | native server CPU us/req | module server CPU us/req | CPU ratio (native/module) |'
+echo '|---|---|---|---|---|---|---|---|'
 for g in "${groups[@]}"; do
   case $g in
     string)
@@ -78,6 +95,30 @@ for g in "${groups[@]}"; do
         b0=$(mem); fill ZADD zb:n 1000000 "$dims"; b1=$(mem); cli DEL zb:n
         b2=$(mem); fill EXZADD zb:m 1000000 "$dims"; b3=$(mem); cli DEL zb:m
         printf '| zset-mem | bytes/member, 1M members, %s dim (EXZADD vs ZADD) | %.1f | %.1f | %.2f |\n' "$dims" \
+          "$(awk -v a="$b1" -v b="$b0" 'BEGIN{print (a-b)/1e6}')" "$(awk -v a="$b3" -v b="$b2" 'BEGIN{print (a-b)/1e6}')" \
+          "$(awk -v a="$b3" -v b="$b2" -v c="$b1" -v d="$b0" 'BEGIN{print (a-b)/(c-d)}')"
+      done
+      ;;
+    hash)
+      # Random keys, one field each (filled first so reads hit); EXHSET with a field TTL beside HSET.
+      rps HSET hs:__rand_int__ field xxxxxxxxxxxxxxxx >/dev/null
+      rps EXHSET he:__rand_int__ field xxxxxxxxxxxxxxxx >/dev/null
+      pair hash HSET hs:__rand_int__ field xxxxxxxxxxxxxxxx -- EXHSET he:__rand_int__ field xxxxxxxxxxxxxxxx
+      pair hash HGET hs:__rand_int__ field -- EXHGET he:__rand_int__ field
+      pair hash-ttl HSET hs:__rand_int__ field xxxxxxxxxxxxxxxx -- EXHSET ht:__rand_int__ field xxxxxxxxxxxxxxxx EX 100000
+      cli FLUSHALL SYNC
+      # Bytes per field: used_memory growth for 1,000,000 fields (14-byte names, 16-byte values) in one
+      # key: HSET, EXHSET, EXHSET with a TTL. Synchronous DEL, so the figures do not move meanwhile.
+      cli CONFIG SET lazyfree-lazy-user-del no
+      mem() { valkey-cli -p "$PORT" INFO memory | awk -F: '/^used_memory:/ {print $2+0}'; }
+      hfill() { # key n command extra...
+        valkey-cli -p "$PORT" EVAL "for i = 0, tonumber(ARGV[1]) - 1 do redis.call(ARGV[2], KEYS[1], string.format('f:%012d', i), 'xxxxxxxxxxxxxxxx', unpack(ARGV, 3)) end" 1 "$1" "$2" "${@:3}" >/dev/null
+      }
+      b0=$(mem); hfill hm:n 1000000 HSET; b1=$(mem); cli DEL hm:n
+      for variant in plain ttl; do
+        extra=(); [ $variant = ttl ] && extra=(EX 100000)
+        b2=$(mem); hfill hm:m 1000000 EXHSET "${extra[@]}"; b3=$(mem); cli DEL hm:m
+        printf '| hash-mem | bytes/field, 1M fields, %s (EXHSET vs HSET) | %.1f | %.1f | %.2f |\n' "$variant" \
           "$(awk -v a="$b1" -v b="$b0" 'BEGIN{print (a-b)/1e6}')" "$(awk -v a="$b3" -v b="$b2" 'BEGIN{print (a-b)/1e6}')" \
           "$(awk -v a="$b3" -v b="$b2" -v c="$b1" -v d="$b0" 'BEGIN{print (a-b)/(c-d)}')"
       done

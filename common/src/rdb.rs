@@ -63,6 +63,19 @@ impl RdbReader {
         RdbReader { io }
     }
 
+    /// The name of the key being loaded (empty where the server cannot tell).
+    pub fn key_name(&self) -> Vec<u8> {
+        io_key_name(self.io)
+    }
+
+    /// The database the key is loaded into (`RedisModule_GetDbIdFromIO`), if the server tells.
+    pub fn db_id(&self) -> Option<i32> {
+        // SAFETY: plain read of a function pointer filled in at load.
+        let get = unsafe { raw::RedisModule_GetDbIdFromIO }?;
+        // SAFETY: live IO of the load callback.
+        Some(unsafe { get(self.io) })
+    }
+
     fn check(&self) -> Result<(), RdbError> {
         // SAFETY: valid IO for the duration of the load callback.
         if unsafe { api!(RedisModule_IsIOError)(self.io) } != 0 {
@@ -127,6 +140,25 @@ impl RdbWriter {
     pub fn new(io: *mut raw::RedisModuleIO) -> Self {
         RdbWriter { io }
     }
+
+    /// The name of the key being saved (empty where the server cannot tell).
+    pub fn key_name(&self) -> Vec<u8> {
+        io_key_name(self.io)
+    }
+}
+
+/// The key an RDB IO is loading or saving (`RedisModule_GetKeyNameFromIO`, Redis 7.0+ / Valkey).
+fn io_key_name(io: *mut raw::RedisModuleIO) -> Vec<u8> {
+    // SAFETY: plain read of a function pointer filled in at load.
+    let Some(get) = (unsafe { raw::RedisModule_GetKeyNameFromIO }) else {
+        return Vec::new();
+    };
+    if io.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: `io` is the live IO of a load/save callback; the name stays valid during it.
+    let name = unsafe { get(io) };
+    crate::command::str_bytes(name).to_vec()
 }
 
 impl Sink for RdbWriter {

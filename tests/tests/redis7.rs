@@ -69,6 +69,22 @@ tairbloom
 "10#1"
 "#,
     ),
+    (
+        "tairhash",
+        r#"
+> EXHSET h f v EX 100
+(integer) 1
+> EXHGET h f
+"v"
+> EXHVER h f
+(integer) 1
+> EXHTTL h f                 -> an integer in 1..100
+> EXHLEN h
+(integer) 1
+> TYPE h
+tairhash-
+"#,
+    ),
 ];
 
 #[test]

@@ -1,0 +1,319 @@
+//! How a command reaches the hash under its key: the command's clock and role (§5.1), opening with
+//! WRONGTYPE, passive expiry (§2.2 step 4), the effects of removing expired fields (§5.3, shared with
+//! active expiry) and keeping the registry in step after a write.
+
+use std::ffi::c_int;
+
+use tair_common::command::str_bytes;
+use tair_common::ctx::OwnedString;
+use tair_common::ffi::raw;
+use tair_common::propagate::{replicate_args, Arg};
+use tair_common::{api, CmdResult, Ctx, Key};
+
+use crate::active::{self, config, db_index, Removal};
+use crate::persist::HASH_TYPE;
+use crate::TairHash;
+
+/// What the command may assume about time and roles.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// The liveness clock: a field with expiry `T <= now` is expired. 0 for commands replayed from the
+    /// primary or the AOF, which act on the fields as stored (§5.1).
+    pub now: u64,
+    /// The server's clock (ms), for turning relative times into absolute ones.
+    pub clock: i64,
+    /// The command may remove expired fields: a client's command on a writable primary whose
+    /// replication is not paused (propagating during `CLIENT PAUSE WRITE` / a failover is refused by
+    /// the server).
+    pub can_expire: bool,
+    /// The selected database (`usize::MAX` if it cannot be tracked).
+    pub db: usize,
+}
+
+/// True while the server asks modules not to propagate (CLIENT PAUSE WRITE, failover).
+pub fn avoid_replica_traffic() -> bool {
+    // SAFETY: plain read of a function pointer filled in at load.
+    match unsafe { raw::RedisModule_AvoidReplicaTraffic } {
+        // SAFETY: no arguments; callable on the main thread.
+        Some(f) => unsafe { f() != 0 },
+        None => false,
+    }
+}
+
+/// The database selected in `ctx`.
+pub fn selected_db(ctx: *mut raw::RedisModuleCtx) -> usize {
+    // SAFETY: a valid context.
+    let db = unsafe { api!(RedisModule_GetSelectedDb)(ctx) };
+    db_index(db).unwrap_or(usize::MAX)
+}
+
+impl Env {
+    pub fn of(ctx: &Ctx) -> Env {
+        let flags = ctx.flags();
+        let clock = ctx.now_ms();
+        let replayed = flags
+            & (raw::REDISMODULE_CTX_FLAGS_LOADING | raw::REDISMODULE_CTX_FLAGS_REPLICATED)
+            != 0;
+        let replica = flags & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0;
+        Env {
+            now: if replayed {
+                0
+            } else {
+                u64::try_from(clock).unwrap_or(0).max(1)
+            },
+            clock,
+            can_expire: !replayed && !replica && !avoid_replica_traffic(),
+            db: selected_db(ctx.as_ptr()),
+        }
+    }
+}
+
+/// The earliest due time of the tairhash stored under `key` in the selected database, looked up
+/// without side effects (no expiry of the key, no notification, no statistics); `None` if the key is
+/// missing or holds another type.
+pub fn peek_earliest(
+    ctx: *mut raw::RedisModuleCtx,
+    key: *mut raw::RedisModuleString,
+) -> Option<u64> {
+    let mode = raw::REDISMODULE_READ
+        | raw::REDISMODULE_OPEN_KEY_NOTOUCH
+        | raw::REDISMODULE_OPEN_KEY_NOEFFECTS;
+    // SAFETY: valid ctx and key name; the handle is closed below.
+    let k = unsafe { api!(RedisModule_OpenKey)(ctx, key, mode as c_int) };
+    if k.is_null() {
+        return None;
+    }
+    // SAFETY: `k` is a valid open key; a module value of our type is a `TairHash` we boxed.
+    let earliest = unsafe {
+        let ours = api!(RedisModule_KeyType)(k) == raw::REDISMODULE_KEYTYPE_MODULE as c_int
+            && api!(RedisModule_ModuleTypeGetType)(k) == HASH_TYPE.get();
+        if ours {
+            api!(RedisModule_ModuleTypeGetValue)(k)
+                .cast::<TairHash>()
+                .as_ref()
+                .and_then(TairHash::earliest_due)
+        } else {
+            None
+        }
+    };
+    // SAFETY: opened above, closed once.
+    unsafe { api!(RedisModule_CloseKey)(k) };
+    earliest
+}
+
+/// Is `name` stored in `h` but expired at `now`?
+fn stored_but_expired(h: &TairHash, name: &[u8], now: u64) -> bool {
+    h.get(name, now).is_none() && h.get(name, 0).is_some()
+}
+
+/// Does `h` hold any expired field at `now`?
+fn has_expired(h: &TairHash, now: u64) -> bool {
+    h.earliest_due().is_some_and(|d| d <= now)
+}
+
+/// Publishes `tairhash@<db>@<key>__:expired` with each field name (§5.3 item 3).
+fn publish_expired(ctx: &Ctx, db: usize, key: &[u8], names: &[Vec<u8>]) {
+    // SAFETY: plain read of a function pointer.
+    let Some(publish) = (unsafe { raw::RedisModule_PublishMessage }) else {
+        return;
+    };
+    let mut ch = Vec::with_capacity(key.len() + 32);
+    ch.extend_from_slice(b"tairhash@");
+    ch.extend_from_slice(db.to_string().as_bytes());
+    ch.push(b'@');
+    ch.extend_from_slice(key);
+    ch.extend_from_slice(b"__:expired");
+    let channel = OwnedString::new(&ch);
+    for n in names {
+        let msg = OwnedString::new(n);
+        // SAFETY: valid ctx and strings; the server copies what it keeps.
+        unsafe { publish(ctx.as_ptr(), channel.as_ptr(), msg.as_ptr()) };
+    }
+}
+
+/// The effects of removing the expired fields `names` (already removed from the hash under `key`,
+/// opened for writing) on a primary, in the order of §5.3: counters and registry, `EXHDEL`
+/// propagation, the `expired` messages, the `exhexpired` event, and deleting an emptied key.
+pub fn expired_removed(ctx: &Ctx, db: usize, key: &Key, names: &[Vec<u8>], how: Removal) {
+    if names.is_empty() {
+        return;
+    }
+    let key_bytes = str_bytes(key.name());
+    let (empty, earliest) = match key.value::<TairHash>() {
+        Ok(Some(h)) => (h.is_empty(), h.earliest_due()),
+        _ => (true, None),
+    };
+    active::with(|s| {
+        s.count(db, how, names.len());
+        s.register(db, key_bytes, earliest);
+    });
+    let mut args = Vec::with_capacity(names.len() + 1);
+    args.push(Arg::Str(key.name()));
+    args.extend(names.iter().map(|n| Arg::Bytes(n)));
+    replicate_args(ctx, c"EXHDEL", &args);
+    if config().expire_event_pubsub {
+        publish_expired(ctx, db, key_bytes, names);
+    }
+    ctx.notify_module(c"exhexpired", key.name());
+    if empty {
+        key.delete();
+        ctx.notify_generic(c"del", key.name());
+    }
+}
+
+/// Passive expiry (§5.1): on a writable primary, removes the named fields that are stored but expired,
+/// then up to `extra` further expired fields (earliest first), with the effects of §5.3. The hash
+/// must be fetched again afterwards: the key may have been deleted.
+pub fn passive_expire(ctx: &Ctx, env: &Env, key: &Key, names: &[&[u8]], extra: usize) {
+    if !env.can_expire {
+        return;
+    }
+    let removed = match key.value::<TairHash>() {
+        // No field is due: nothing is expired (an expired field's due time is at most `now`).
+        Ok(Some(h)) if !has_expired(h, env.now) => return,
+        Ok(Some(h)) => {
+            let mut r: Vec<Vec<u8>> = names
+                .iter()
+                .filter(|n| h.remove_expired(n, env.now))
+                .map(|n| n.to_vec())
+                .collect();
+            if extra > 0 {
+                r.extend(h.pop_due(env.now, extra));
+            }
+            r
+        }
+        _ => return,
+    };
+    expired_removed(ctx, env.db, key, &removed, Removal::Passive);
+}
+
+/// Which expired fields a read command meets.
+#[derive(Clone, Copy)]
+pub enum Meets<'a> {
+    /// The named fields (removed before the command reads).
+    Fields(&'a [&'a [u8]]),
+    /// Every field (EXHKEYS, EXHVALS, EXHGETALL[WITHVER]): all expired ones are removed.
+    All,
+    /// Those an EXHSCAN step visits: the key is opened for writing if any field is expired, and the
+    /// command removes what it visited itself.
+    Scan,
+}
+
+/// Opens `name` for a read command: read-only, unless the command will remove expired fields (a
+/// writable primary and expired fields among those it meets), then for writing with passive expiry
+/// applied. Fails with WRONGTYPE on another type. Also says whether the key existed before passive
+/// expiry (EXHTTL answers -3, not -2, for a field whose removal deleted the key).
+pub fn open_for_read(
+    ctx: &Ctx,
+    env: &Env,
+    name: *mut raw::RedisModuleString,
+    meets: Meets,
+) -> CmdResult<(Key, bool)> {
+    let key = ctx.open_read(name);
+    let mut existed = false;
+    let removes = match key.value::<TairHash>()? {
+        None => false,
+        Some(h) => {
+            existed = true;
+            env.can_expire
+                && match meets {
+                    Meets::Fields(ns) => ns.iter().any(|n| stored_but_expired(h, n, env.now)),
+                    Meets::All | Meets::Scan => has_expired(h, env.now),
+                }
+        }
+    };
+    if !removes {
+        return Ok((key, existed));
+    }
+    drop(key);
+    let key = ctx.open_write(name);
+    match meets {
+        Meets::Fields(ns) => passive_expire(ctx, env, &key, ns, 0),
+        Meets::All => {
+            let removed = match key.value::<TairHash>()? {
+                Some(h) => h.pop_due(env.now, usize::MAX),
+                None => Vec::new(),
+            };
+            expired_removed(ctx, env.db, &key, &removed, Removal::Passive);
+        }
+        Meets::Scan => {}
+    }
+    Ok((key, existed))
+}
+
+/// Opens `name` for a write command naming `fields`: WRONGTYPE on another type, then passive expiry
+/// of the named fields and, on an existing key, of up to `extra` further fields.
+pub fn open_for_write(
+    ctx: &Ctx,
+    env: &Env,
+    name: *mut raw::RedisModuleString,
+    fields: &[&[u8]],
+    extra: usize,
+) -> CmdResult<Key> {
+    let key = ctx.open_write(name);
+    if key.value::<TairHash>()?.is_some() {
+        passive_expire(ctx, env, &key, fields, extra);
+    }
+    Ok(key)
+}
+
+/// The extra fields a write removes (`passive_expire_keys_per_loop`).
+pub fn write_extra() -> usize {
+    config().passive_expire_keys_per_loop
+}
+
+/// The hash a write works on: the stored one, or a fresh one stored only if the write gives it fields.
+pub enum Slot<'k> {
+    Stored(&'k mut TairHash),
+    Fresh(TairHash),
+}
+
+impl<'k> Slot<'k> {
+    pub fn of(key: &'k Key) -> CmdResult<Slot<'k>> {
+        Ok(match key.value::<TairHash>()? {
+            Some(h) => Slot::Stored(h),
+            None => Slot::Fresh(TairHash::new()),
+        })
+    }
+
+    pub fn hash(&mut self) -> &mut TairHash {
+        match self {
+            Slot::Stored(h) => h,
+            Slot::Fresh(h) => h,
+        }
+    }
+
+    /// Stores a fresh hash that got fields. Returns the stored hash (`None` if none is stored).
+    pub fn commit(self, key: &'k Key) -> CmdResult<Option<&'k mut TairHash>> {
+        match self {
+            Slot::Stored(h) => Ok(Some(h)),
+            Slot::Fresh(h) if h.is_empty() => Ok(None),
+            Slot::Fresh(h) => key.set_value(h).map(Some),
+        }
+    }
+}
+
+/// After a write that took the key's earliest due time from `before` to `h`'s: keeps the registry
+/// entry at or before the key's earliest due time (the invariant active expiry relies on). A write
+/// that only postpones the earliest due time leaves the entry alone: the cycle re-reads the key when
+/// the entry falls due, which costs less than updating the index on every such write.
+pub fn reregister(env: &Env, key: &Key, before: Option<u64>, h: Option<&TairHash>) {
+    let after = h.and_then(TairHash::earliest_due);
+    let unchanged = match (before, after) {
+        (None, None) => true,
+        (Some(b), Some(a)) => a >= b,
+        _ => false,
+    };
+    if !unchanged {
+        let k = str_bytes(key.name());
+        active::with(|s| s.register(env.db, k, after));
+    }
+}
+
+/// Deletes a key whose hash became empty by a command (EXHDEL, EXHDELWITHVER).
+pub fn delete_emptied(ctx: &Ctx, env: &Env, key: &Key) {
+    key.delete();
+    ctx.notify_generic(c"del", key.name());
+    let k = str_bytes(key.name());
+    active::with(|s| s.register(env.db, k, None));
+}

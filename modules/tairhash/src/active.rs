@@ -1,0 +1,457 @@
+//! Module-wide state kept on the main thread: the load arguments (§5.7), the per-database
+//! [`ExpiryRegistry`]s (§2.1), the expiry counters of EXHEXPIREINFO (§4.31), and the bookkeeping of
+//! the active-expiry cycle (§5.2; the cycle itself is in `cycle`).
+//!
+//! Everything here is touched only from the server's main thread (commands, the timer, keyspace and
+//! server-event callbacks). Type callbacks that may run elsewhere (`free` on the lazy-free thread,
+//! `rdb_save` / `aof_rewrite` in a fork child) never reach it.
+//!
+//! The registries are a *hint*: an entry says "key K of database D may have a field due at T". The
+//! cycle verifies every entry it meets against the value really stored under that key before it acts,
+//! so an entry left behind by a move the module missed is dropped, never acted on, and an entry
+//! earlier than the key's real earliest due time is moved to that time. What must hold is the other
+//! direction: every key with expiring fields is registered, no later than its earliest due time
+//! (writes register themselves when they bring that time forward; keyspace events and server events
+//! cover RENAME, MOVE, COPY, RESTORE, loading, SWAPDB, FLUSH).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock, TryLockError};
+
+use tair_common::load_args::LoadArgs;
+use tair_common::log;
+
+use crate::ExpiryRegistry;
+
+/// Active expiry leaves a field alone until this long after its due time (§5.2, "Grace").
+pub const GRACE_MS: i64 = 50;
+
+/// Databases beyond this index are not tracked (Valkey allows more, nobody configures them).
+pub const MAX_DBS: usize = 1 << 16;
+
+/// The load arguments (§5.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub enable_active_expire: bool,
+    pub active_expire_period: u64,
+    /// Fields removed per cycle at most (0 = no count limit).
+    pub active_expire_keys_per_loop: u64,
+    pub active_expire_cycle_ms: u64,
+    pub active_expire_dbs_per_loop: usize,
+    pub passive_expire_keys_per_loop: usize,
+    pub expire_event_pubsub: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enable_active_expire: true,
+            active_expire_period: 100,
+            active_expire_keys_per_loop: 0,
+            active_expire_cycle_ms: 25,
+            active_expire_dbs_per_loop: 16,
+            passive_expire_keys_per_loop: 3,
+            expire_event_pubsub: true,
+        }
+    }
+}
+
+/// Load-argument names besides `tair-compat`.
+pub const LOAD_ARGS: &[&str] = &[
+    "enable_active_expire",
+    "active_expire_period",
+    "active_expire_keys_per_loop",
+    "active_expire_cycle_ms",
+    "active_expire_dbs_per_loop",
+    "passive_expire_keys_per_loop",
+    "expire_event_pubsub",
+];
+
+fn number(args: &LoadArgs, name: &str, min: u64) -> Result<Option<u64>, String> {
+    let Some(v) = args.get(name) else {
+        return Ok(None);
+    };
+    match crate::number::parse_i64(v.as_bytes()).and_then(|n| u64::try_from(n).ok()) {
+        Some(n) if n >= min => Ok(Some(n)),
+        _ => Err(format!("{name} must be an integer >= {min}, not '{v}'")),
+    }
+}
+
+fn flag(args: &LoadArgs, name: &str) -> Result<Option<bool>, String> {
+    match args.get(name) {
+        None => Ok(None),
+        Some("0") => Ok(Some(false)),
+        Some("1") => Ok(Some(true)),
+        Some(v) => Err(format!("{name} must be 0 or 1, not '{v}'")),
+    }
+}
+
+impl Config {
+    /// Reads and validates the load arguments. `active_expire_cycle_ms` must be below the period when
+    /// given; when not given it is 25 ms, or a quarter of a shorter period (at least 1 ms).
+    pub fn from_load_args(args: &LoadArgs) -> Result<Config, String> {
+        let d = Config::default();
+        let period = number(args, "active_expire_period", 1)?.unwrap_or(d.active_expire_period);
+        let cycle_ms = match number(args, "active_expire_cycle_ms", 1)? {
+            Some(c) if c >= period => {
+                return Err(format!(
+                    "active_expire_cycle_ms ({c}) must be below active_expire_period ({period})"
+                ))
+            }
+            Some(c) => c,
+            None => d.active_expire_cycle_ms.min((period / 4).max(1)),
+        };
+        let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        Ok(Config {
+            enable_active_expire: flag(args, "enable_active_expire")?
+                .unwrap_or(d.enable_active_expire),
+            active_expire_period: period,
+            active_expire_keys_per_loop: number(args, "active_expire_keys_per_loop", 0)?
+                .unwrap_or(d.active_expire_keys_per_loop),
+            active_expire_cycle_ms: cycle_ms,
+            active_expire_dbs_per_loop: number(args, "active_expire_dbs_per_loop", 1)?
+                .map_or(d.active_expire_dbs_per_loop, usize_of),
+            passive_expire_keys_per_loop: number(args, "passive_expire_keys_per_loop", 0)?
+                .map_or(d.passive_expire_keys_per_loop, usize_of),
+            expire_event_pubsub: flag(args, "expire_event_pubsub")?
+                .unwrap_or(d.expire_event_pubsub),
+        })
+    }
+}
+
+static CONFIG: OnceLock<Config> = OnceLock::new();
+
+/// The configuration the module was loaded with (defaults before the load finished).
+pub fn config() -> &'static Config {
+    CONFIG.get_or_init(Config::default)
+}
+
+/// Sets the configuration once, at load.
+pub fn set_config(c: Config) {
+    let _ = CONFIG.set(c);
+}
+
+/// How expired fields were removed (the two counters of §4.31).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    Active,
+    Passive,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct DbCounters {
+    active: u64,
+    passive: u64,
+}
+
+/// Where the next cycle starts and how long cycles take.
+#[derive(Clone, Copy, Debug, Default)]
+struct CycleStats {
+    last_us: u64,
+    max_us: u64,
+    total_us: u64,
+    cycles: u64,
+    /// The database where the last cycle ran out of budget, if it did.
+    stopped_at: Option<usize>,
+    /// The last database the last cycle visited.
+    last_visited: Option<usize>,
+}
+
+/// The module's main-thread state.
+pub struct State {
+    regs: Vec<ExpiryRegistry>,
+    counters: BTreeMap<usize, DbCounters>,
+    cycle: CycleStats,
+    /// Databases of the server (probed once by the first cycle).
+    dbnum: usize,
+    /// A replica is loading its primary's data into a side dataset (`repl-diskless-load swapdb`):
+    /// `loaded` events then name keys that are not in the live keyspace yet.
+    async_loading: bool,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    regs: Vec::new(),
+    counters: BTreeMap::new(),
+    cycle: CycleStats {
+        last_us: 0,
+        max_us: 0,
+        total_us: 0,
+        cycles: 0,
+        stopped_at: None,
+        last_visited: None,
+    },
+    dbnum: 0,
+    async_loading: false,
+});
+
+/// Runs `f` on the state. `f` must not call into the server (a server call can fire a keyspace event
+/// whose callback needs the state again); a re-entrant call is refused with a log line instead of
+/// dead-locking the server.
+pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    match STATE.try_lock() {
+        Ok(mut g) => Some(f(&mut g)),
+        Err(TryLockError::Poisoned(p)) => Some(f(&mut p.into_inner())),
+        Err(TryLockError::WouldBlock) => {
+            log::warning("tairhash: re-entrant use of the expiry state (bug); update skipped");
+            None
+        }
+    }
+}
+
+/// A database index from the server's `int`, if it is one we track.
+pub fn db_index(db: i32) -> Option<usize> {
+    usize::try_from(db).ok().filter(|&d| d < MAX_DBS)
+}
+
+impl State {
+    /// The registry of database `db` (created on first use).
+    pub fn registry(&mut self, db: usize) -> Option<&mut ExpiryRegistry> {
+        if db >= MAX_DBS {
+            return None;
+        }
+        if self.regs.len() <= db {
+            self.regs.resize_with(db + 1, ExpiryRegistry::new);
+        }
+        self.regs.get_mut(db)
+    }
+
+    /// The registry of `db` if it has entries (the cycle skips the others without touching them).
+    pub fn registry_if_any(&self, db: usize) -> Option<&ExpiryRegistry> {
+        self.regs.get(db).filter(|r| !r.is_empty())
+    }
+
+    /// Registers `key` with its earliest due time, or unregisters it.
+    pub fn register(&mut self, db: usize, key: &[u8], earliest: Option<u64>) {
+        if earliest.is_none() && self.regs.len() <= db {
+            return;
+        }
+        if let Some(r) = self.registry(db) {
+            r.set(key, earliest);
+        }
+    }
+
+    pub fn count(&mut self, db: usize, how: Removal, n: usize) {
+        if db >= MAX_DBS {
+            return;
+        }
+        let c = self.counters.entry(db).or_default();
+        let n = n as u64;
+        match how {
+            Removal::Active => c.active = c.active.saturating_add(n),
+            Removal::Passive => c.passive = c.passive.saturating_add(n),
+        }
+    }
+
+    /// FLUSHDB (`Some(db)`) / FLUSHALL (`None`).
+    pub fn flush(&mut self, db: Option<usize>) {
+        match db {
+            Some(d) => {
+                if let Some(r) = self.regs.get_mut(d) {
+                    r.clear();
+                }
+            }
+            None => self.regs.iter_mut().for_each(ExpiryRegistry::clear),
+        }
+    }
+
+    /// SWAPDB a b.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        let top = a.max(b);
+        if top >= MAX_DBS {
+            return;
+        }
+        if self.regs.len() <= top {
+            self.regs.resize_with(top + 1, ExpiryRegistry::new);
+        }
+        self.regs.swap(a, b);
+    }
+
+    pub fn set_async_loading(&mut self, on: bool) {
+        self.async_loading = on;
+    }
+
+    pub fn async_loading(&self) -> bool {
+        self.async_loading
+    }
+
+    pub fn dbnum(&self) -> usize {
+        self.dbnum
+    }
+
+    pub fn set_dbnum(&mut self, n: usize) {
+        self.dbnum = n.min(MAX_DBS);
+    }
+
+    /// The databases the next cycle visits, in order (§5.2).
+    pub fn plan(&self, dbs_per_loop: usize) -> Vec<usize> {
+        let n = self.dbnum;
+        if n == 0 {
+            return Vec::new();
+        }
+        let first = if dbs_per_loop >= n {
+            self.cycle.stopped_at.unwrap_or(0)
+        } else {
+            self.cycle.last_visited.map_or(0, |d| d + 1)
+        };
+        (0..dbs_per_loop.min(n)).map(|i| (first + i) % n).collect()
+    }
+
+    /// Records a finished cycle.
+    pub fn cycle_done(&mut self, micros: u64, stopped_at: Option<usize>, last: Option<usize>) {
+        let c = &mut self.cycle;
+        c.last_us = micros;
+        c.max_us = c.max_us.max(micros);
+        c.total_us = c.total_us.saturating_add(micros);
+        c.cycles += 1;
+        c.stopped_at = stopped_at;
+        if last.is_some() {
+            c.last_visited = last;
+        }
+    }
+
+    /// The EXHEXPIREINFO text (§4.31).
+    pub fn info(&self, cfg: &Config) -> String {
+        let c = &self.cycle;
+        let avg = c.total_us.checked_div(c.cycles).unwrap_or(0);
+        let mut s = String::from("\r\n# Active expire statistics\r\n");
+        let mut line = |k: &str, v: u64| {
+            s.push_str(k);
+            s.push(':');
+            s.push_str(&v.to_string());
+            s.push_str("\r\n");
+        };
+        line("enable_active_expire", u64::from(cfg.enable_active_expire));
+        line("tair_hash_active_expire_period", cfg.active_expire_period);
+        line(
+            "tair_hash_active_expire_keys_per_loop",
+            cfg.active_expire_keys_per_loop,
+        );
+        line(
+            "tair_hash_active_expire_dbs_per_loop",
+            cfg.active_expire_dbs_per_loop as u64,
+        );
+        line("tair_hash_active_expire_last_time_msec", c.last_us / 1000);
+        line("tair_hash_active_expire_max_time_msec", c.max_us / 1000);
+        line("tair_hash_active_expire_avg_time_msec", avg / 1000);
+        line(
+            "tair_hash_passive_expire_keys_per_loop",
+            cfg.passive_expire_keys_per_loop as u64,
+        );
+        s.push_str("\r\n# DB detail statistics\r\n");
+        for (db, n) in &self.counters {
+            if n.active != 0 || n.passive != 0 {
+                s.push_str(&format!(
+                    "db: {db}, active_expired_fields: {}, passive_expired_fields: {}\r\n",
+                    n.active, n.passive
+                ));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> LoadArgs {
+        LoadArgs::parse(a.iter().map(|s| s.as_bytes()), LOAD_ARGS).unwrap()
+    }
+
+    #[test]
+    fn load_arguments() {
+        assert_eq!(
+            Config::from_load_args(&args(&[])).unwrap(),
+            Config::default()
+        );
+        let c = Config::from_load_args(&args(&[
+            "ENABLE_ACTIVE_EXPIRE",
+            "0",
+            "active_expire_period",
+            "1000",
+            "active_expire_cycle_ms",
+            "200",
+            "active_expire_dbs_per_loop",
+            "2",
+            "passive_expire_keys_per_loop",
+            "0",
+            "expire_event_pubsub",
+            "0",
+            "active_expire_keys_per_loop",
+            "500",
+            "tair-compat",
+            "yes",
+        ]))
+        .unwrap();
+        assert!(!c.enable_active_expire && !c.expire_event_pubsub);
+        assert_eq!(
+            (
+                c.active_expire_period,
+                c.active_expire_cycle_ms,
+                c.active_expire_dbs_per_loop,
+                c.passive_expire_keys_per_loop,
+                c.active_expire_keys_per_loop
+            ),
+            (1000, 200, 2, 0, 500)
+        );
+        // A short period without an explicit budget gets a quarter of it.
+        let c = Config::from_load_args(&args(&["active_expire_period", "20"])).unwrap();
+        assert_eq!(c.active_expire_cycle_ms, 5);
+        for bad in [
+            &["enable_active_expire", "2"][..],
+            &["active_expire_period", "0"],
+            &["active_expire_period", "-1"],
+            &["active_expire_period", "x"],
+            &["active_expire_cycle_ms", "100"],
+            &["active_expire_cycle_ms", "0"],
+            &["active_expire_dbs_per_loop", "0"],
+            &["passive_expire_keys_per_loop", "01"],
+            &["expire_event_pubsub", "yes"],
+        ] {
+            assert!(Config::from_load_args(&args(bad)).is_err(), "{bad:?}");
+        }
+        assert!(LoadArgs::parse([&b"bogus"[..], b"1"], LOAD_ARGS).is_err());
+    }
+
+    #[test]
+    fn cycle_plan() {
+        let mut s = State {
+            regs: Vec::new(),
+            counters: BTreeMap::new(),
+            cycle: CycleStats::default(),
+            dbnum: 0,
+            async_loading: false,
+        };
+        assert!(s.plan(16).is_empty());
+        s.set_dbnum(16);
+        assert_eq!(s.plan(16), (0..16).collect::<Vec<_>>());
+        s.cycle_done(30_000, Some(5), Some(5));
+        assert_eq!(s.plan(16)[0], 5);
+        s.cycle_done(1_000, None, Some(15));
+        assert_eq!(s.plan(16)[0], 0);
+        assert_eq!(s.plan(4), vec![0, 1, 2, 3]);
+        s.cycle_done(1_000, None, Some(3));
+        assert_eq!(s.plan(4), vec![4, 5, 6, 7]);
+        s.cycle_done(1_000, None, Some(14));
+        assert_eq!(s.plan(4), vec![15, 0, 1, 2]);
+        let info = s.info(&Config::default());
+        assert!(info.starts_with("\r\n# Active expire statistics\r\nenable_active_expire:1\r\n"));
+        assert!(info.contains("tair_hash_active_expire_max_time_msec:30\r\n"));
+        assert!(info.ends_with("# DB detail statistics\r\n"));
+        s.count(3, Removal::Passive, 2);
+        s.count(0, Removal::Active, 1);
+        assert!(info_lines(&s).ends_with(
+            "db: 0, active_expired_fields: 1, passive_expired_fields: 0\r\n\
+             db: 3, active_expired_fields: 0, passive_expired_fields: 2\r\n"
+        ));
+        s.register(2, b"k", Some(5));
+        s.swap(2, 7);
+        assert!(s.registry_if_any(2).is_none());
+        assert_eq!(s.registry(7).unwrap().get(b"k"), Some(5));
+        s.flush(None);
+        assert!(s.registry_if_any(7).is_none());
+    }
+
+    fn info_lines(s: &State) -> String {
+        s.info(&Config::default())
+    }
+}

@@ -1,0 +1,565 @@
+//! The tairhash value: fields with a value, a version and an optional expiry, and the operations the
+//! commands need (spec `tairhash.md` §2, §4).
+//!
+//! Every operation takes `now` (Unix ms) and treats a field whose expiry is `<= now` as absent. Reads
+//! never remove anything; removing expired fields is an explicit call ([`TairHash::remove_expired`],
+//! [`TairHash::pop_due`]) so the command layer decides when it may (a writable primary) and publishes
+//! the effects (§5.1, §5.3). Writes that meet a stored-but-expired field replace it as a new field.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::expire::FieldExpiry;
+use crate::field::{Expiry, FieldBox};
+use crate::number::{format_f64, parse_f64, parse_i64};
+use crate::options::{
+    Condition, ExpiryChange, FieldTtl, FieldView, HashError, IncrOptions, MsetEntry, ScanPage,
+    SetOptions, SetOutcome, VersionRule, Written, MAX_VERSION,
+};
+use crate::table::FieldTable;
+
+fn is_live(f: &FieldBox, now: u64) -> bool {
+    f.expiry().is_none_or(|e| e.at > now)
+}
+
+/// The `VER`/`GT` check against a live field's version (an absent field is never stale).
+fn check_version(current: Option<u64>, rule: VersionRule) -> Result<(), HashError> {
+    match (rule, current) {
+        (VersionRule::Ver(v), Some(cur)) if v != 0 && v != cur => Err(HashError::VersionStale),
+        (VersionRule::Gt(v), Some(cur)) if v <= cur => Err(HashError::VersionStale),
+        _ => Ok(()),
+    }
+}
+
+/// The version after a successful modification.
+fn next_version(current: Option<u64>, rule: VersionRule) -> Result<u64, HashError> {
+    match (rule, current) {
+        (VersionRule::Abs(v) | VersionRule::Gt(v), _) if v > MAX_VERSION => {
+            Err(HashError::VersionOverflow)
+        }
+        (VersionRule::Abs(v) | VersionRule::Gt(v), _) => Ok(v.max(1)),
+        (_, None) => Ok(1),
+        (_, Some(cur)) if cur >= MAX_VERSION => Err(HashError::VersionOverflow),
+        (_, Some(cur)) => Ok(cur + 1),
+    }
+}
+
+fn resolve_expiry(change: ExpiryChange, current: Option<Expiry>, now: u64) -> Option<Expiry> {
+    match change {
+        ExpiryChange::Clear => None,
+        ExpiryChange::Keep => current,
+        ExpiryChange::At(t) => Some(Expiry::written(t, now)),
+    }
+}
+
+/// A tairhash value. Never empty while stored under a key (the command layer deletes the key when
+/// [`is_empty`](Self::is_empty) becomes true).
+pub struct TairHash {
+    table: FieldTable,
+    expiry: FieldExpiry,
+}
+
+// SAFETY: the hash uniquely owns every block its table and heap point to; the heap's raw pointers are
+// only dereferenced through `&self`/`&mut self` of this hash. Sending it (lazy free on a background
+// thread) or sharing `&TairHash` (read-only, no interior mutability) is as safe as for a Box tree.
+unsafe impl Send for TairHash {}
+// SAFETY: see above.
+unsafe impl Sync for TairHash {}
+
+impl Default for TairHash {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TairHash {
+    pub fn new() -> Self {
+        TairHash {
+            table: FieldTable::new(),
+            expiry: FieldExpiry::default(),
+        }
+    }
+
+    /// Fields stored, expired-but-not-removed included (plain EXHLEN). O(1).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Fields stored with an expiry (T).
+    pub fn expiring_len(&self) -> usize {
+        self.expiry.len()
+    }
+
+    /// Live fields (EXHLEN NOEXP). O(1 + E), E = stored expired fields.
+    pub fn len_live(&self, now: u64) -> usize {
+        self.len().saturating_sub(self.expiry.count_due(now))
+    }
+
+    fn live(&self, name: &[u8], now: u64) -> Option<&FieldBox> {
+        self.table.get(name).filter(|f| is_live(f, now))
+    }
+
+    /// Writes `name` (creating it, or replacing a stored one, live or not): the value (`None` keeps
+    /// it), the version and the expiry; keeps the expiry heap in step with the block.
+    fn write(&mut self, name: &[u8], value: Option<&[u8]>, version: u64, expiry: Option<Expiry>) {
+        if let Some(f) = self.table.get_mut(name) {
+            let old_pos = f.heap_pos();
+            if let (Some(pos), None) = (old_pos, expiry) {
+                self.expiry.remove(pos, f.handle());
+            }
+            if let Some(v) = value {
+                f.set_value(v);
+            }
+            f.set_version(version);
+            f.set_expiry(expiry);
+            match (old_pos, expiry) {
+                (Some(pos), Some(_)) => self.expiry.replace(pos, f.handle()),
+                (None, Some(_)) => self.expiry.push(f.handle()),
+                _ => {}
+            }
+        } else {
+            self.insert_new(FieldBox::new(
+                name,
+                value.unwrap_or_default(),
+                version,
+                expiry,
+            ));
+        }
+    }
+
+    fn insert_new(&mut self, f: FieldBox) {
+        let r = f.handle();
+        let has_expiry = f.expiry().is_some();
+        if self.table.insert(f) && has_expiry {
+            self.expiry.push(r);
+        }
+    }
+
+    /// Unlinks and frees a stored field.
+    fn remove_stored(&mut self, name: &[u8]) -> bool {
+        let Some(f) = self.table.remove(name) else {
+            return false;
+        };
+        if let Some(pos) = f.heap_pos() {
+            self.expiry.remove(pos, f.handle());
+        }
+        true
+    }
+
+    // ----- writes -----
+
+    /// EXHSET (and EXHSETNX as `IfAbsent` + `Bump` + `Clear`). O(1) am. + O(log T) if the expiry changes.
+    pub fn set(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        opts: SetOptions,
+        now: u64,
+    ) -> Result<SetOutcome, HashError> {
+        let live = self.live(name, now);
+        let created = live.is_none();
+        match opts.condition {
+            Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
+            Condition::IfPresent if created => return Ok(SetOutcome::Skipped),
+            _ => {}
+        }
+        let current = live.map(FieldBox::version);
+        let current_expiry = live.and_then(FieldBox::expiry);
+        check_version(current, opts.version)?;
+        let version = next_version(current, opts.version)?;
+        let expiry = resolve_expiry(opts.expiry, current_expiry, now);
+        self.write(name, Some(value), version, expiry);
+        Ok(SetOutcome::Written(Written {
+            created,
+            version,
+            expiry: expiry.map(|e| e.at),
+        }))
+    }
+
+    /// Checks that `names` (applied left to right, each +1) overflow no version. O(M).
+    fn check_bumps<'n, I>(&self, names: I, now: u64) -> Result<(), HashError>
+    where
+        I: Iterator<Item = &'n [u8]> + Clone,
+    {
+        let m = names.clone().count() as u64;
+        let near = |n: &[u8]| {
+            self.live(n, now)
+                .is_some_and(|f| f.version() > MAX_VERSION.saturating_sub(m))
+        };
+        if !names.clone().any(near) {
+            return Ok(());
+        }
+        let mut counts: HashMap<&[u8], u64> = HashMap::new();
+        for n in names {
+            *counts.entry(n).or_default() += 1;
+        }
+        for (n, k) in counts {
+            if let Some(f) = self.live(n, now) {
+                if f.version().checked_add(k).is_none_or(|v| v > MAX_VERSION) {
+                    return Err(HashError::VersionOverflow);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// EXHMSET: pairs left to right, version + 1 (new: 1), a live field keeps its expiry. Fails
+    /// (writing nothing) only on version overflow. O(M) am.
+    pub fn mset(&mut self, pairs: &[(&[u8], &[u8])], now: u64) -> Result<(), HashError> {
+        self.check_bumps(pairs.iter().map(|p| p.0), now)?;
+        for &(name, value) in pairs {
+            let live = self.live(name, now);
+            let version = live.map_or(1, |f| f.version().saturating_add(1).min(MAX_VERSION));
+            let expiry = live.and_then(FieldBox::expiry);
+            self.write(name, Some(value), version, expiry);
+        }
+        Ok(())
+    }
+
+    /// EXHMSETWITHOPTS: every `version != 0` is checked against the live field first (nothing is
+    /// written on a mismatch); then left to right: value, version + 1 (new: 1), expiry set or removed.
+    /// O(M log T).
+    pub fn mset_with_options(
+        &mut self,
+        entries: &[MsetEntry<'_>],
+        now: u64,
+    ) -> Result<Vec<Written>, HashError> {
+        for e in entries {
+            check_version(
+                self.live(e.name, now).map(FieldBox::version),
+                VersionRule::Ver(e.version),
+            )?;
+        }
+        self.check_bumps(entries.iter().map(|e| e.name), now)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let live = self.live(e.name, now);
+            let created = live.is_none();
+            let version = live.map_or(1, |f| f.version().saturating_add(1).min(MAX_VERSION));
+            let expiry = e.expiry.map(|t| Expiry::written(t, now));
+            self.write(e.name, Some(e.value), version, expiry);
+            out.push(Written {
+                created,
+                version,
+                expiry: expiry.map(|x| x.at),
+            });
+        }
+        Ok(out)
+    }
+
+    /// EXH[P]EXPIRE[AT] with an absolute time: `Ok(None)` if the field is absent or expired (reply 0).
+    /// O(log T).
+    pub fn expire_at(
+        &mut self,
+        name: &[u8],
+        at: u64,
+        rule: VersionRule,
+        now: u64,
+    ) -> Result<Option<Written>, HashError> {
+        let Some(current) = self.live(name, now).map(FieldBox::version) else {
+            return Ok(None);
+        };
+        check_version(Some(current), rule)?;
+        let version = next_version(Some(current), rule)?;
+        let e = Expiry::written(at, now);
+        self.write(name, None, version, Some(e));
+        Ok(Some(Written {
+            created: false,
+            version,
+            expiry: Some(e.at),
+        }))
+    }
+
+    /// EXHPERSIST: true if a live field lost its expiry. Version unchanged. O(log T).
+    pub fn persist(&mut self, name: &[u8], now: u64) -> bool {
+        let Some(version) = self
+            .live(name, now)
+            .filter(|f| f.expiry().is_some())
+            .map(FieldBox::version)
+        else {
+            return false;
+        };
+        self.write(name, None, version, None);
+        true
+    }
+
+    /// EXHSETVER: true if a live field got the version (clamped to 1 ..= 2^63-1). O(1).
+    pub fn set_version(&mut self, name: &[u8], version: u64, now: u64) -> bool {
+        match self.table.get_mut(name) {
+            Some(f) if is_live(f, now) => {
+                f.set_version(version.clamp(1, MAX_VERSION));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// EXHINCRBY: returns the new integer. Errors in the spec's order: stored value not an integer,
+    /// version stale, increment overflow / MIN / MAX, version overflow. O(1) am. (+ O(log T)).
+    pub fn incr_by(
+        &mut self,
+        name: &[u8],
+        delta: i64,
+        opts: IncrOptions<i64>,
+        now: u64,
+    ) -> Result<(i64, Written), HashError> {
+        let live = self.live(name, now);
+        let base = match live {
+            None => 0,
+            Some(f) => parse_i64(f.value()).ok_or(HashError::NotInteger)?,
+        };
+        let current = live.map(FieldBox::version);
+        let current_expiry = live.and_then(FieldBox::expiry);
+        check_version(current, opts.version)?;
+        let r = base
+            .checked_add(delta)
+            .filter(|r| opts.min.is_none_or(|m| *r >= m) && opts.max.is_none_or(|m| *r <= m))
+            .ok_or(HashError::IncrOverflow)?;
+        let version = next_version(current, opts.version)?;
+        let expiry = resolve_expiry(opts.expiry, current_expiry, now);
+        self.write(name, Some(r.to_string().as_bytes()), version, expiry);
+        Ok((
+            r,
+            Written {
+                created: current.is_none(),
+                version,
+                expiry: expiry.map(|e| e.at),
+            },
+        ))
+    }
+
+    /// EXHINCRBYFLOAT: returns the stored text of the result (§2.3). Same rules as [`incr_by`].
+    ///
+    /// [`incr_by`]: Self::incr_by
+    pub fn incr_by_float(
+        &mut self,
+        name: &[u8],
+        delta: f64,
+        opts: IncrOptions<f64>,
+        now: u64,
+    ) -> Result<(String, Written), HashError> {
+        let live = self.live(name, now);
+        let base = match live {
+            None => 0.0,
+            Some(f) => parse_f64(f.value()).ok_or(HashError::NotFloat)?,
+        };
+        let current = live.map(FieldBox::version);
+        let current_expiry = live.and_then(FieldBox::expiry);
+        check_version(current, opts.version)?;
+        let r = base + delta;
+        if !r.is_finite() || opts.min.is_some_and(|m| r < m) || opts.max.is_some_and(|m| r > m) {
+            return Err(HashError::IncrOverflow);
+        }
+        let version = next_version(current, opts.version)?;
+        let expiry = resolve_expiry(opts.expiry, current_expiry, now);
+        let text = format_f64(r);
+        self.write(name, Some(text.as_bytes()), version, expiry);
+        Ok((
+            text,
+            Written {
+                created: current.is_none(),
+                version,
+                expiry: expiry.map(|e| e.at),
+            },
+        ))
+    }
+
+    /// EXHDEL of one field: true if a live field was deleted. O(1) am. (+ O(log T)).
+    pub fn delete(&mut self, name: &[u8], now: u64) -> bool {
+        self.live(name, now).is_some() && self.remove_stored(name)
+    }
+
+    /// EXHDELWITHVER of one field: deleted if live and its version is `version` (0 = any).
+    pub fn delete_with_version(&mut self, name: &[u8], version: u64, now: u64) -> bool {
+        self.live(name, now)
+            .is_some_and(|f| version == 0 || f.version() == version)
+            && self.remove_stored(name)
+    }
+
+    // ----- expiry -----
+
+    /// Passive expiry of one named field: removes it if stored and expired. O(1) am. + O(log T).
+    pub fn remove_expired(&mut self, name: &[u8], now: u64) -> bool {
+        self.table.get(name).is_some_and(|f| !is_live(f, now)) && self.remove_stored(name)
+    }
+
+    /// Removes up to `max` fields whose due time is `<= threshold`, in (due, name) order, and returns
+    /// their names. Passive expiry passes `now`, active expiry `now - grace`. O(k log T).
+    pub fn pop_due(&mut self, threshold: u64, max: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(r) = self.expiry.peek() else { break };
+            // SAFETY: heap entries point to live blocks of this hash.
+            let (due, name) = unsafe { (r.due(), r.name().to_vec()) };
+            if due > threshold {
+                break;
+            }
+            self.remove_stored(&name);
+            if self.expiry.peek() == Some(r) {
+                // Not reachable with consistent indexes; guarantees progress regardless.
+                self.expiry.remove(0, r);
+            }
+            out.push(name);
+        }
+        out
+    }
+
+    /// The earliest due time of the key's fields (what the registry orders keys by). O(1).
+    pub fn earliest_due(&self) -> Option<u64> {
+        // SAFETY: heap entries point to live blocks of this hash.
+        self.expiry.peek().map(|r| unsafe { r.due() })
+    }
+
+    // ----- reads -----
+
+    /// EXHGET / EXHGETWITHVER / EXHEXISTS / EXHSTRLEN / EXHVER: the live field. O(1).
+    pub fn get(&self, name: &[u8], now: u64) -> Option<FieldView<'_>> {
+        self.live(name, now).map(FieldView::of)
+    }
+
+    /// EXHTTL / EXHPTTL. O(1).
+    pub fn ttl(&self, name: &[u8], now: u64) -> FieldTtl {
+        match self.live(name, now) {
+            None => FieldTtl::Absent,
+            Some(f) => match f.expiry() {
+                None => FieldTtl::Persistent,
+                Some(e) => FieldTtl::Remaining(e.at.saturating_sub(now)),
+            },
+        }
+    }
+
+    /// Every stored field, expired ones included, in the table's order (stable while the hash is not
+    /// modified): persistence, digest, copy.
+    pub fn iter(&self) -> impl Iterator<Item = FieldView<'_>> {
+        self.table.iter().map(FieldView::of)
+    }
+
+    /// The live fields, in the same order (EXHKEYS, EXHVALS, EXHGETALL[WITHVER], AOF rewrite). O(N).
+    pub fn iter_live(&self, now: u64) -> impl Iterator<Item = FieldView<'_>> {
+        self.table
+            .iter()
+            .filter(move |f| is_live(f, now))
+            .map(FieldView::of)
+    }
+
+    /// One EXHSCAN step from `cursor` (0 starts). Visits whole buckets until `count` fields were met or
+    /// 10 * `count` buckets were visited; if `cursor` is 0 and at most `count` fields are stored, returns
+    /// them all with cursor 0. Guarantees as HSCAN (see `table`).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, now: u64) -> ScanPage<'a> {
+        let (mut fields, mut expired) = (Vec::new(), Vec::new());
+        let mut take = |f: &'a FieldBox| {
+            if is_live(f, now) {
+                fields.push(FieldView::of(f));
+            } else {
+                expired.push(f.name().to_vec());
+            }
+        };
+        let mut cur = 0;
+        if cursor == 0 && self.len() <= count {
+            self.table.iter().for_each(&mut take);
+        } else {
+            let count = count.max(1);
+            let max_visits = count.saturating_mul(10);
+            let (mut visits, mut met) = (0usize, 0usize);
+            cur = cursor;
+            loop {
+                cur = self.table.scan_step(cur, |f| {
+                    met += 1;
+                    take(f);
+                });
+                visits += 1;
+                if cur == 0 || met >= count || visits >= max_visits {
+                    break;
+                }
+            }
+        }
+        ScanPage {
+            cursor: cur,
+            fields,
+            expired,
+        }
+    }
+
+    // ----- type callbacks -----
+
+    /// Bytes used: blocks, bucket array, heap and the struct. O(N).
+    pub fn mem_usage(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.table.bucket_count() * std::mem::size_of::<usize>()
+            + self.expiry.capacity() * std::mem::size_of::<usize>()
+            + self.table.iter().map(FieldBox::block_size).sum::<usize>()
+    }
+
+    /// An order-independent digest of every stored field's name, value, version and expiry (equal on a
+    /// primary and its replicas; independent of the hash seed and of due times). O(N).
+    pub fn digest(&self) -> [u8; 16] {
+        let mut sum: u128 = 0;
+        let mut buf = Vec::new();
+        for f in self.iter() {
+            buf.clear();
+            buf.extend_from_slice(&(f.name.len() as u64).to_le_bytes());
+            buf.extend_from_slice(f.name);
+            buf.extend_from_slice(&(f.value.len() as u64).to_le_bytes());
+            buf.extend_from_slice(f.value);
+            buf.extend_from_slice(&f.version.to_le_bytes());
+            buf.extend_from_slice(&f.expiry.unwrap_or(0).to_le_bytes());
+            sum = sum.wrapping_add(xxh3_128(&buf));
+        }
+        sum.to_le_bytes()
+    }
+
+    /// Adds a loaded field; false if the name is already present. Due time per §2.1 (`now` = the
+    /// loading moment).
+    pub(crate) fn insert_loaded(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        version: u64,
+        expiry: Option<u64>,
+        now: u64,
+    ) -> bool {
+        if self.table.get(name).is_some() {
+            return false;
+        }
+        let expiry = expiry.map(|t| Expiry::written(t, now));
+        self.insert_new(FieldBox::new(name, value, version, expiry));
+        true
+    }
+
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        self.expiry.check();
+        let with_expiry = self.table.iter().filter(|f| f.expiry().is_some()).count();
+        assert_eq!(with_expiry, self.expiry.len());
+        assert_eq!(self.table.iter().count(), self.len());
+    }
+}
+
+impl Clone for TairHash {
+    /// COPY: a deep copy with versions, expiries and due times.
+    fn clone(&self) -> Self {
+        let mut h = TairHash {
+            table: FieldTable::with_capacity(self.len()),
+            expiry: FieldExpiry::with_capacity(self.expiry.len()),
+        };
+        for f in self.table.iter() {
+            h.insert_new(f.duplicate());
+        }
+        h
+    }
+}
+
+impl fmt::Debug for TairHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
