@@ -37,11 +37,13 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod aof;
 pub mod client;
 pub mod dump;
 pub mod server;
 pub mod transcript;
 
+pub use aof::{aof_text, parse_resp_commands};
 pub use client::{
     cmd, cmd_err, config_get, digest, digest_value, err_text, escape_bytes, info, info_field,
     poll_until, query, server_error_text, show, used_memory, value_text, wait_until, Events,
