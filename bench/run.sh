@@ -94,7 +94,7 @@ for g in "${groups[@]}"; do
       for dims in 1 2; do
         b0=$(mem); fill ZADD zb:n 1000000 "$dims"; b1=$(mem); cli DEL zb:n
         b2=$(mem); fill EXZADD zb:m 1000000 "$dims"; b3=$(mem); cli DEL zb:m
-        printf '| zset-mem | bytes/member, 1M members, %s dim (EXZADD vs ZADD) | %.1f | %.1f | %.2f |\n' "$dims" \
+        printf '| zset-mem | bytes/member, 1M members, %s dim (EXZADD vs ZADD) | %.1f | %.1f | %.2f | | | |\n' "$dims" \
           "$(awk -v a="$b1" -v b="$b0" 'BEGIN{print (a-b)/1e6}')" "$(awk -v a="$b3" -v b="$b2" 'BEGIN{print (a-b)/1e6}')" \
           "$(awk -v a="$b3" -v b="$b2" -v c="$b1" -v d="$b0" 'BEGIN{print (a-b)/(c-d)}')"
       done
@@ -118,7 +118,7 @@ for g in "${groups[@]}"; do
       for variant in plain ttl; do
         extra=(); [ $variant = ttl ] && extra=(EX 100000)
         b2=$(mem); hfill hm:m 1000000 EXHSET "${extra[@]}"; b3=$(mem); cli DEL hm:m
-        printf '| hash-mem | bytes/field, 1M fields, %s (EXHSET vs HSET) | %.1f | %.1f | %.2f |\n' "$variant" \
+        printf '| hash-mem | bytes/field, 1M fields, %s (EXHSET vs HSET) | %.1f | %.1f | %.2f | | | |\n' "$variant" \
           "$(awk -v a="$b1" -v b="$b0" 'BEGIN{print (a-b)/1e6}')" "$(awk -v a="$b3" -v b="$b2" 'BEGIN{print (a-b)/1e6}')" \
           "$(awk -v a="$b3" -v b="$b2" -v c="$b1" -v d="$b0" 'BEGIN{print (a-b)/(c-d)}')"
       done
