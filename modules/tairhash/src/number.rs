@@ -1,128 +1,16 @@
-//! Number syntax of stored values and the float formatting of EXHINCRBYFLOAT (spec §2.2, §2.3).
-//!
-//! The same rules as `tair-common`'s argument parsing (Valkey's `string2ll` / `string2ld`), kept here
-//! so the value type stays free of server dependencies.
+//! Number syntax of stored values and the float formatting of EXHINCRBYFLOAT (spec §2.2, §2.3): the same
+//! rules as every module's arguments (Valkey's `string2ll` / `string2ld`), so this uses `tair-common`'s
+//! pure implementations; the tests below pin them to this spec's examples.
 
-/// Valkey's strict integer syntax: optional `-`, digits, no `+`, no leading zeros (`-0` refused), no
-/// spaces, within signed 64 bits.
-pub fn parse_i64(b: &[u8]) -> Option<i64> {
-    let (neg, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some(_) => (false, b),
-        None => return None,
-    };
-    match digits {
-        [] => return None,
-        [b'0'] => return if neg { None } else { Some(0) },
-        [b'0', ..] => return None,
-        _ => {}
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        0i64.checked_sub_unsigned(v)
-    } else {
-        i64::try_from(v).ok()
-    }
-}
-
-/// A finite float: `[+-]digits[.digits][(e|E)[+-]digits]`, also `.5` and `5.`; no spaces, no hex, no
-/// `nan`/`inf`. A value overflowing to infinity is refused, and so (as Valkey's `string2ld`) is a
-/// non-zero literal that underflows to 0.
-pub fn parse_f64(b: &[u8]) -> Option<f64> {
-    let digits_from = |mut i: usize| {
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
-    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    let int_end = digits_from(i);
-    let mut mantissa_digits = int_end - i;
-    i = int_end;
-    if b.get(i) == Some(&b'.') {
-        let frac_end = digits_from(i + 1);
-        mantissa_digits += frac_end - (i + 1);
-        i = frac_end;
-    }
-    if mantissa_digits == 0 {
-        return None;
-    }
-    let mantissa_end = i;
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let exp_end = digits_from(i);
-        if exp_end == i {
-            return None;
-        }
-        i = exp_end;
-    }
-    if i != b.len() {
-        return None;
-    }
-    let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
-    if !v.is_finite() {
-        return None;
-    }
-    if v == 0.0
-        && b.get(..mantissa_end)?
-            .iter()
-            .any(|c| (b'1'..=b'9').contains(c))
-    {
-        return None;
-    }
-    Some(v)
-}
+pub use tair_common::args::{parse_f64, parse_i64};
 
 /// §2.3: integral values below 2^53 as integers; otherwise 15 significant digits (correctly rounded),
 /// plain positional notation, trailing fractional zeros and a bare point removed; `-0` is `0`.
 pub fn format_f64(r: f64) -> String {
-    const SIG: usize = 15;
-    if r == 0.0 || !r.is_finite() {
+    if !r.is_finite() {
         return "0".into();
     }
-    if r.fract() == 0.0 && r.abs() < 9_007_199_254_740_992.0 {
-        return format!("{}", r as i64);
-    }
-    let sci = format!("{:.*e}", SIG - 1, r);
-    let Some((mantissa, exp)) = sci.split_once('e') else {
-        return sci;
-    };
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let neg = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    let n = digits.len() as i64;
-    let mut out = String::with_capacity(digits.len() + 24);
-    if neg {
-        out.push('-');
-    }
-    if exp < 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-        out.push_str(digits);
-    } else if exp + 1 >= n {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', (exp + 1 - n) as usize));
-    } else {
-        let (int, frac) = digits.split_at((exp + 1) as usize);
-        out.push_str(int);
-        out.push('.');
-        out.push_str(frac);
-    }
-    if out == "-0" {
-        return "0".into();
-    }
-    out
+    tair_common::args::format_double(r, 15)
 }
 
 #[cfg(test)]
