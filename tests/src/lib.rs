@@ -40,6 +40,7 @@
 pub mod aof;
 pub mod client;
 pub mod dump;
+pub mod pool;
 pub mod server;
 pub mod transcript;
 
@@ -49,6 +50,7 @@ pub use client::{
     poll_until, query, server_error_text, show, used_memory, value_text, wait_until, Events,
 };
 pub use dump::Dump;
+pub use pool::DbPool;
 pub use redis;
 pub use redis::Value;
 pub use server::{

@@ -7,8 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use tair_tests::dump::{
     edit_value, parse_module_value, set_len_at, set_module_encver, truncate_value, FieldValue,
@@ -19,11 +17,12 @@ use tair_tests::*;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-/// One server for the tests that only need a database of their own: `tair-compat yes` (the BF.* names),
+/// Servers for the tests that only need a database of their own: `tair-compat yes` (the BF.* names),
 /// 64 databases, uncompressed RDB strings (so DUMP payloads can be forged field by field).
+static POOL: DbPool = DbPool::new(compat_builder, 64);
+
 fn shared() -> &'static Server {
-    static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(compat_builder)
+    POOL.server(0)
 }
 
 fn compat_builder() -> Server {
@@ -34,15 +33,8 @@ fn compat_builder() -> Server {
         .start()
 }
 
-/// A connection on a database of its own, emptied: transcripts start from an empty database.
 fn fresh_db() -> Connection {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    let db = NEXT.fetch_add(1, Ordering::SeqCst);
-    assert!(db < 64, "more tests than databases");
-    let mut c = shared().conn();
-    query::<(), _>(&mut c, &["SELECT", &db.to_string()]);
-    query::<(), _>(&mut c, &["FLUSHDB"]);
-    c
+    POOL.fresh_db()
 }
 
 /// A tiny deterministic generator (xorshift64*), so the workloads are the same on every run.

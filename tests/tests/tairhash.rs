@@ -6,8 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tair_tests::dump::{
@@ -20,41 +20,28 @@ use tair_tests::*;
 // ---- servers and databases -------------------------------------------------------------------------
 
 /// Shared servers with default load arguments; tests that need an empty database get one of their own.
-fn shared_n(i: usize) -> &'static Server {
-    static S: [OnceLock<Server>; 3] = [const { OnceLock::new() }; 3];
-    S[i].get_or_init(|| Server::with_modules(&["tairhash"]))
-}
+static POOL: DbPool = DbPool::new(|| Server::with_modules(&["tairhash"]), 16);
 
-/// A shared server loaded with `enable_active_expire 0`.
-fn shared_passive() -> &'static Server {
-    static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| {
+/// Shared servers loaded with `enable_active_expire 0`.
+static PASSIVE: DbPool = DbPool::new(
+    || {
         Server::builder()
             .module_args("tairhash", &["enable_active_expire", "0"])
             .start()
-    })
+    },
+    16,
+);
+
+fn shared_n(i: usize) -> &'static Server {
+    POOL.server(i)
 }
 
-/// A connection on a database of its own on a shared server, emptied.
 fn fresh_db() -> Connection {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let (server, db) = (n / 16, n % 16);
-    select_empty(shared_n(server).conn(), db)
+    POOL.fresh_db()
 }
 
-/// A connection on a database of its own on the server without active expiry, emptied.
 fn fresh_db_passive() -> Connection {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let db = NEXT.fetch_add(1, Ordering::SeqCst);
-    assert!(db < 16, "too many tests on the passive server");
-    select_empty(shared_passive().conn(), db)
-}
-
-fn select_empty(mut c: Connection, db: usize) -> Connection {
-    query::<(), _>(&mut c, &["SELECT", &db.to_string()]);
-    query::<(), _>(&mut c, &["FLUSHDB"]);
-    c
+    PASSIVE.fresh_db()
 }
 
 /// The server's clock in ms.

@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
@@ -17,21 +15,15 @@ use tair_tests::redis::Connection;
 use tair_tests::transcript::{run, run_on};
 use tair_tests::*;
 
-/// Shared servers: tests that only need an empty database get one of their own on one of these.
+/// Shared servers: tests that only need an empty database get one of their own.
+static POOL: DbPool = DbPool::new(|| Server::with_modules(&["tairzset"]), 16);
+
 fn shared_n(i: usize) -> &'static Server {
-    static S: [OnceLock<Server>; 4] = [const { OnceLock::new() }; 4];
-    S[i].get_or_init(|| Server::with_modules(&["tairzset"]))
+    POOL.server(i)
 }
 
-/// A connection on a database of its own, emptied: transcripts start from an empty database.
 fn fresh_db() -> Connection {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let (server, db) = (n / 16, n % 16);
-    let mut c = shared_n(server).conn();
-    query::<(), _>(&mut c, &["SELECT", &db.to_string()]);
-    query::<(), _>(&mut c, &["FLUSHDB"]);
-    c
+    POOL.fresh_db()
 }
 
 // ---- spec §7 transcripts ---------------------------------------------------------------------------------
