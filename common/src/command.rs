@@ -96,7 +96,7 @@ pub fn dispatch(
     argc: c_int,
     handler: Handler,
 ) -> c_int {
-    let c = Ctx::from_raw(ctx);
+    let c = Ctx::for_command(ctx);
     // SAFETY: the server passes argc valid arguments that live for the whole call.
     let args = unsafe { Args::from_raw(argv, argc) };
     match crate::guard::catch(|| handler(&c, args)) {

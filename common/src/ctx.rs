@@ -1,5 +1,6 @@
 //! The command context: replies, keys, replication, notifications, all binary-safe and allocation-lean.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_long, c_longlong, c_void, CStr, CString};
 
 use crate::api;
@@ -8,10 +9,18 @@ use crate::ffi::raw;
 use crate::value::{DataType, ModuleValue};
 
 /// A borrowed server context for the duration of one call.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Ctx {
     raw: *mut raw::RedisModuleCtx,
+    /// Made by the command trampoline for a client's command (not a timer, event or blocked-client
+    /// callback): the verbatim command is at hand, so propagation may take the cheap path.
+    command: bool,
+    /// The context flags, read once per command call ([`NO_FLAGS`] until read).
+    flags: Cell<u32>,
 }
+
+/// No flag word has every bit set: marks the cached flags as not read yet.
+const NO_FLAGS: u32 = u32::MAX;
 
 /// Where a command came from, for the rules that differ on replicas and while loading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +35,25 @@ pub enum Origin {
 
 impl Ctx {
     pub fn from_raw(raw: *mut raw::RedisModuleCtx) -> Self {
-        Ctx { raw }
+        Ctx {
+            raw,
+            command: false,
+            flags: Cell::new(NO_FLAGS),
+        }
+    }
+
+    /// The context of a command call (made only by [`crate::command::dispatch`]).
+    pub(crate) fn for_command(raw: *mut raw::RedisModuleCtx) -> Self {
+        Ctx {
+            raw,
+            command: true,
+            flags: Cell::new(NO_FLAGS),
+        }
+    }
+
+    /// True for the context the command trampoline made.
+    pub fn is_command(&self) -> bool {
+        self.command
     }
 
     pub fn as_ptr(&self) -> *mut raw::RedisModuleCtx {
@@ -174,9 +201,19 @@ impl Ctx {
         self.notify(raw::REDISMODULE_NOTIFY_GENERIC, event, key);
     }
 
+    /// The server's context flags. A command's context reads them once: what commands ask (role, AOF,
+    /// loading, a fork child) does not change while one command runs.
     pub fn flags(&self) -> u32 {
+        let cached = self.flags.get();
+        if cached != NO_FLAGS {
+            return cached;
+        }
         // SAFETY: valid ctx.
-        unsafe { api!(RedisModule_GetContextFlags)(self.raw) as u32 }
+        let f = unsafe { api!(RedisModule_GetContextFlags)(self.raw) as u32 };
+        if self.command {
+            self.flags.set(f);
+        }
+        f
     }
 
     pub fn origin(&self) -> Origin {

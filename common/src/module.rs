@@ -74,6 +74,7 @@ pub unsafe fn on_load(
         if let Some(init) = def.init {
             init(&Ctx::from_raw(ctx), &load_args)?;
         }
+        crate::propagate::watch_listeners(ctx);
         Ok::<(), String>(())
     });
     match r {
