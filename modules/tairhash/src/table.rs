@@ -20,6 +20,13 @@ use crate::field::FieldBox;
 
 const MIN_BUCKETS: usize = 4;
 
+/// Up to this many fields live in one chain headed inside the table itself (no bucket array, no
+/// hashing): a small hash costs one memory access less per command, like a native listpack hash. The
+/// third field moves them into [`MIN_BUCKETS`] buckets; removal back down to one field returns to the
+/// chain. For scans the chain is a table of one bucket (cursor 0 visits it all and returns 0), so the
+/// reverse-binary cursor holds across the switch like across any other resize.
+const SMALL_MAX: usize = 2;
+
 /// The process-wide hash seed (random per process, like Valkey's dict seed, against flooding).
 fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
@@ -31,8 +38,10 @@ fn hash_name(name: &[u8]) -> u64 {
 }
 
 pub(crate) struct FieldTable {
-    /// Empty, or a power of two of chain heads.
+    /// Empty (the small form: every field in `head`'s chain), or a power of two of chain heads.
     buckets: Box<[Option<FieldBox>]>,
+    /// The chain of a small table; `None` while `buckets` is in use.
+    head: Option<FieldBox>,
     len: usize,
 }
 
@@ -44,12 +53,13 @@ impl FieldTable {
     pub(crate) fn new() -> Self {
         FieldTable {
             buckets: empty_buckets(0),
+            head: None,
             len: 0,
         }
     }
 
     pub(crate) fn with_capacity(n: usize) -> Self {
-        let buckets = if n == 0 {
+        let buckets = if n <= SMALL_MAX {
             0
         } else {
             n.checked_next_power_of_two()
@@ -58,6 +68,7 @@ impl FieldTable {
         };
         FieldTable {
             buckets: empty_buckets(buckets),
+            head: None,
             len: 0,
         }
     }
@@ -66,19 +77,34 @@ impl FieldTable {
         self.len
     }
 
+    /// Buckets in the bucket array (0 for the small form).
     pub(crate) fn bucket_count(&self) -> usize {
         self.buckets.len()
     }
 
-    fn slot(&self, name: &[u8]) -> usize {
-        (hash_name(name) as usize) & self.buckets.len().wrapping_sub(1)
+    fn is_small(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// The head of the chain that holds (or would hold) `name`.
+    fn chain(&self, name: &[u8]) -> Option<&Option<FieldBox>> {
+        if self.is_small() {
+            return Some(&self.head);
+        }
+        let i = (hash_name(name) as usize) & (self.buckets.len() - 1);
+        self.buckets.get(i)
+    }
+
+    fn chain_mut(&mut self, name: &[u8]) -> Option<&mut Option<FieldBox>> {
+        if self.is_small() {
+            return Some(&mut self.head);
+        }
+        let i = (hash_name(name) as usize) & (self.buckets.len() - 1);
+        self.buckets.get_mut(i)
     }
 
     pub(crate) fn get(&self, name: &[u8]) -> Option<&FieldBox> {
-        if self.buckets.is_empty() {
-            return None;
-        }
-        let mut cur = self.buckets.get(self.slot(name))?.as_ref();
+        let mut cur = self.chain(name)?.as_ref();
         while let Some(f) = cur {
             if f.name() == name {
                 return Some(f);
@@ -90,11 +116,7 @@ impl FieldTable {
 
     /// The chain link holding the field `name`, if present.
     fn link_mut(&mut self, name: &[u8]) -> Option<&mut Option<FieldBox>> {
-        if self.buckets.is_empty() {
-            return None;
-        }
-        let i = self.slot(name);
-        let mut link = self.buckets.get_mut(i)?;
+        let mut link = self.chain_mut(name)?;
         loop {
             let found = match link.as_ref() {
                 None => return None,
@@ -117,11 +139,14 @@ impl FieldTable {
     /// Inserts a field whose name is not present. Returns false (and leaks the block rather than
     /// freeing memory someone may point at) only if the table is internally inconsistent.
     pub(crate) fn insert(&mut self, mut f: FieldBox) -> bool {
-        if self.len >= self.buckets.len() {
+        if self.is_small() {
+            if self.len >= SMALL_MAX {
+                self.resize(MIN_BUCKETS);
+            }
+        } else if self.len >= self.buckets.len() {
             self.resize(self.buckets.len().saturating_mul(2).max(MIN_BUCKETS));
         }
-        let i = self.slot(f.name());
-        match self.buckets.get_mut(i) {
+        match self.chain_mut(f.name()) {
             Some(head) => {
                 *f.next_mut() = head.take();
                 *head = Some(f);
@@ -141,26 +166,36 @@ impl FieldTable {
         let mut removed = link.take()?;
         *link = removed.take_next();
         self.len -= 1;
-        if self.buckets.len() > MIN_BUCKETS && self.len < self.buckets.len() / 8 {
+        let n = self.buckets.len();
+        if n > MIN_BUCKETS && self.len < n / 8 {
             self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
+        } else if n == MIN_BUCKETS && self.len <= 1 {
+            self.resize(0);
         }
         Some(removed)
     }
 
+    /// Moves every field into `n` buckets (a power of two), or into the small form's chain for 0.
     fn resize(&mut self, n: usize) {
         let mut new = empty_buckets(n);
         let mask = n.wrapping_sub(1);
         let mut old = std::mem::replace(&mut self.buckets, empty_buckets(0));
-        for head in old.iter_mut() {
+        let mut small = self.head.take();
+        for head in std::iter::once(&mut small).chain(old.iter_mut()) {
             let mut cur = head.take();
             while let Some(mut f) = cur {
                 cur = f.take_next();
-                match new.get_mut((hash_name(f.name()) as usize) & mask) {
+                let dst = if n == 0 {
+                    Some(&mut self.head)
+                } else {
+                    new.get_mut((hash_name(f.name()) as usize) & mask)
+                };
+                match dst {
                     Some(dst) => {
                         *f.next_mut() = dst.take();
                         *dst = Some(f);
                     }
-                    // Unreachable (`n` is a power of two >= 1); never free a field the heap may
+                    // Unreachable (`n` is 0 or a power of two); never free a field the heap may
                     // still point at.
                     None => std::mem::forget(f),
                 }
@@ -172,14 +207,19 @@ impl FieldTable {
     pub(crate) fn iter(&self) -> Iter<'_> {
         Iter {
             buckets: self.buckets.iter(),
-            cur: None,
+            cur: self.head.as_ref(),
         }
     }
 
     /// Visits every field of the bucket the cursor designates and returns the next cursor (0 when the
     /// iteration is complete).
     pub(crate) fn scan_step<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a FieldBox)) -> u64 {
-        if self.buckets.is_empty() {
+        if self.is_small() {
+            let mut cur = self.head.as_ref();
+            while let Some(f) = cur {
+                visit(f);
+                cur = f.next();
+            }
             return 0;
         }
         let mask = (self.buckets.len() - 1) as u64;
@@ -232,7 +272,7 @@ mod tests {
         assert!(t.remove(b"x").is_none());
         for i in 0..1000 {
             assert!(t.insert(FieldBox::new(&name(i), &i.to_le_bytes(), 1, None)));
-            assert!(t.len() <= t.bucket_count());
+            assert!(t.len() <= t.bucket_count().max(SMALL_MAX));
         }
         assert_eq!(t.len(), 1000);
         assert_eq!(t.bucket_count(), 1024);
@@ -258,6 +298,45 @@ mod tests {
         assert!(t.bucket_count() <= 64);
         let left: HashSet<Vec<u8>> = t.iter().map(|f| f.name().to_vec()).collect();
         assert_eq!(left, (990..1000).map(name).collect());
+    }
+
+    /// Small tables keep their fields in the inline chain (no bucket array) and move in and out of
+    /// the bucket array as they grow past and shrink back to the small size; a scan of a small table
+    /// is one step.
+    #[test]
+    fn small_form_round_trip() {
+        let mut t = FieldTable::new();
+        for i in 0..SMALL_MAX as u32 {
+            assert!(t.insert(FieldBox::new(&name(i), b"v", 1, None)));
+            assert_eq!(t.bucket_count(), 0);
+        }
+        let mut seen = Vec::new();
+        assert_eq!(t.scan_step(0, |f| seen.push(f.name().to_vec())), 0);
+        assert_eq!(seen.len(), SMALL_MAX);
+        assert!(t.insert(FieldBox::new(&name(99), b"v", 1, None)));
+        assert_eq!(t.bucket_count(), MIN_BUCKETS);
+        assert_eq!(t.iter().count(), SMALL_MAX + 1);
+        for i in 0..SMALL_MAX as u32 {
+            assert!(t.get(&name(i)).is_some());
+        }
+        assert!(t.remove(&name(0)).is_some());
+        assert!(t.remove(&name(1)).is_some());
+        assert_eq!(t.bucket_count(), 0);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.get(&name(99)).map(FieldBox::value), Some(&b"v"[..]));
+        assert_eq!(t.iter().count(), 1);
+        // A cursor from the bucketed form still ends the scan of the small form.
+        let mut n = 0;
+        assert_eq!(t.scan_step(2, |_| n += 1), 0);
+        assert_eq!(n, 1);
+        assert!(t.remove(&name(99)).is_some());
+        assert_eq!(t.len(), 0);
+        assert!(t.get(&name(99)).is_none());
+        assert_eq!(FieldTable::with_capacity(SMALL_MAX).bucket_count(), 0);
+        assert_eq!(
+            FieldTable::with_capacity(SMALL_MAX + 1).bucket_count(),
+            MIN_BUCKETS
+        );
     }
 
     /// Every field present for the whole iteration is returned, across grows and shrinks between
