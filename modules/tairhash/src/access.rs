@@ -22,10 +22,6 @@ pub struct Env {
     pub now: u64,
     /// The server's clock (ms), for turning relative times into absolute ones.
     pub clock: i64,
-    /// The command may remove expired fields: a client's command on a writable primary whose
-    /// replication is not paused (propagating during `CLIENT PAUSE WRITE` / a failover is refused by
-    /// the server).
-    pub can_expire: bool,
     /// The selected database (`usize::MAX` if it cannot be tracked).
     pub db: usize,
 }
@@ -48,24 +44,45 @@ pub fn selected_db(ctx: *mut raw::RedisModuleCtx) -> usize {
 }
 
 impl Env {
+    /// For a write: replayed writes (from the primary or the AOF) see every stored field as live.
     pub fn of(ctx: &Ctx) -> Env {
         let flags = ctx.flags();
         let clock = ctx.now_ms();
         let replayed = flags
             & (raw::REDISMODULE_CTX_FLAGS_LOADING | raw::REDISMODULE_CTX_FLAGS_REPLICATED)
             != 0;
-        let replica = flags & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0;
         Env {
-            now: if replayed {
-                0
-            } else {
-                u64::try_from(clock).unwrap_or(0).max(1)
-            },
+            now: if replayed { 0 } else { live_clock(clock) },
             clock,
-            can_expire: !replayed && !replica && !avoid_replica_traffic(),
             db: selected_db(ctx.as_ptr()),
         }
     }
+
+    /// For a read, which is never replayed (reads are not propagated): the context flags are read
+    /// only if the command meets an expired field ([`Env::can_expire`]).
+    pub fn for_read(ctx: &Ctx) -> Env {
+        let clock = ctx.now_ms();
+        Env {
+            now: live_clock(clock),
+            clock,
+            db: selected_db(ctx.as_ptr()),
+        }
+    }
+
+    /// The command may remove expired fields: a client's command on a writable primary whose
+    /// replication is not paused (propagating during `CLIENT PAUSE WRITE` / a failover is refused by
+    /// the server).
+    pub fn can_expire(&self, ctx: &Ctx) -> bool {
+        let not_here = raw::REDISMODULE_CTX_FLAGS_LOADING
+            | raw::REDISMODULE_CTX_FLAGS_REPLICATED
+            | raw::REDISMODULE_CTX_FLAGS_SLAVE;
+        ctx.flags() & not_here == 0 && !avoid_replica_traffic()
+    }
+}
+
+/// The liveness clock of a client's command (never 0, which means "replayed").
+fn live_clock(clock: i64) -> u64 {
+    u64::try_from(clock).unwrap_or(0).max(1)
 }
 
 /// The earliest due time of the tairhash stored under `key` in the selected database, looked up
@@ -99,11 +116,6 @@ pub fn peek_earliest(
     // SAFETY: opened above, closed once.
     unsafe { api!(RedisModule_CloseKey)(k) };
     earliest
-}
-
-/// Is `name` stored in `h` but expired at `now`?
-fn stored_but_expired(h: &TairHash, name: &[u8], now: u64) -> bool {
-    h.get(name, now).is_none() && h.get(name, 0).is_some()
 }
 
 /// Does `h` hold any expired field at `now`?
@@ -165,7 +177,7 @@ pub fn expired_removed(ctx: &Ctx, db: usize, key: &Key, names: &[Vec<u8>], how: 
 /// then up to `extra` further expired fields (earliest first), with the effects of §5.3. The hash
 /// must be fetched again afterwards: the key may have been deleted.
 pub fn passive_expire(ctx: &Ctx, env: &Env, key: &Key, names: &[&[u8]], extra: usize) {
-    if !env.can_expire {
+    if !env.can_expire(ctx) {
         return;
     }
     let removed = match key.value::<TairHash>() {
@@ -215,11 +227,11 @@ pub fn open_for_read(
         None => false,
         Some(h) => {
             existed = true;
-            env.can_expire
-                && match meets {
-                    Meets::Fields(ns) => ns.iter().any(|n| stored_but_expired(h, n, env.now)),
-                    Meets::All | Meets::Scan => has_expired(h, env.now),
-                }
+            let meets_expired = match meets {
+                Meets::Fields(ns) => ns.iter().any(|n| h.is_stored_expired(n, env.now)),
+                Meets::All | Meets::Scan => has_expired(h, env.now),
+            };
+            meets_expired && env.can_expire(ctx)
         }
     };
     if !removes {
@@ -251,7 +263,11 @@ pub fn open_for_write(
     extra: usize,
 ) -> CmdResult<Key> {
     let key = ctx.open_write(name);
-    if key.value::<TairHash>()?.is_some() {
+    let due = match key.value::<TairHash>()? {
+        Some(h) => has_expired(h, env.now) && env.can_expire(ctx),
+        None => false,
+    };
+    if due {
         passive_expire(ctx, env, &key, fields, extra);
     }
     Ok(key)

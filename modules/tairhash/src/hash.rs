@@ -91,6 +91,11 @@ impl TairHash {
         self.table.len() == 0
     }
 
+    /// Is `name` stored but expired at `now`? One lookup.
+    pub fn is_stored_expired(&self, name: &[u8], now: u64) -> bool {
+        self.table.get(name).is_some_and(|f| !is_live(f, now))
+    }
+
     /// Fields stored with an expiry (T).
     pub fn expiring_len(&self) -> usize {
         self.expiry.len()

@@ -27,7 +27,7 @@ struct Lookup<'a> {
 
 /// Opens the key of a one-field read (passive expiry of that field) and hands the lookup to `read`.
 fn one_field(ctx: &Ctx, args: Args, read: impl FnOnce(Lookup<'_>)) -> CmdResult {
-    let env = Env::of(ctx);
+    let env = Env::for_read(ctx);
     let field = args.at(2);
     let (key, existed) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&[field]))?;
     let hash = key.value::<TairHash>()?.map(|h| &*h);
@@ -107,7 +107,7 @@ pub fn exhttl(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXHMGET / EXHMGETWITHVER key field [field ...]
 fn mget_generic(ctx: &Ctx, args: Args, with_version: bool) -> CmdResult {
-    let env = Env::of(ctx);
+    let env = Env::for_read(ctx);
     let names: Vec<&[u8]> = args.iter().skip(2).collect();
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&names))?;
     let h = key.value::<TairHash>()?;
@@ -142,7 +142,7 @@ pub fn exhlen(ctx: &Ctx, args: Args) -> CmdResult {
         3 => return Err(SYNTAX),
         _ => return Err(wrong_arity("exhlen")),
     };
-    let env = Env::of(ctx);
+    let env = Env::for_read(ctx);
     let key = ctx.open_read(raw_arg(args, 1)?);
     let n = match key.value::<TairHash>()? {
         None => 0,
@@ -163,7 +163,7 @@ enum Whole {
 }
 
 fn whole_generic(ctx: &Ctx, args: Args, what: Whole) -> CmdResult {
-    let env = Env::of(ctx);
+    let env = Env::for_read(ctx);
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::All)?;
     let Some(h) = key.value::<TairHash>()? else {
         ctx.reply_array(0);
@@ -216,7 +216,7 @@ pub fn exhgetallwithver(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
     let cursor = parse_u64(args.at(2)).ok_or(INVALID_CURSOR)?;
     let (pattern, count) = scan_opts(args, 3)?;
-    let env = Env::of(ctx);
+    let env = Env::for_read(ctx);
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Scan)?;
     let Some(h) = key.value::<TairHash>()? else {
         ctx.reply_array(2);
@@ -239,7 +239,7 @@ pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
     }
     ctx.set_array_len(n);
     let expired = page.expired;
-    if env.can_expire && !expired.is_empty() {
+    if !expired.is_empty() && env.can_expire(ctx) {
         let removed: Vec<Vec<u8>> = match key.value::<TairHash>()? {
             Some(h) => expired
                 .into_iter()
