@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
 # Module commands beside their native counterparts, in one run, on one server with every built module.
-# Usage: bench/run.sh [group ...]   (groups: string; default: all available)
-# Env: PORT (7379), N requests per round (500000), P pipeline (16), C clients (50), ROUNDS (3), R keyspace (100000)
-# Prints a markdown table: median requests/s over the rounds and the module/native ratio, and the
-# server's main-thread CPU time per request (INFO cpu; steadier than throughput on a shared machine)
-# with native/module ratio (>= 1: the module command costs the server no more than the native one). Rounds alternate
-# native and module so both see the same machine state.
+# Usage: bench/run.sh [group ...]   (groups: string bloom zset hash; default: all of them)
+# Env: PORT (7379), N requests per round (500000), P pipeline (16), C clients (50), ROUNDS (5), R keyspace (100000),
+#      REPLICA=1 to attach a replica (port PORT+1) first, so every write is propagated (module writes then
+#      build their rewritten forms; with nothing listening they skip that, as the server skips its own),
+#      PIN=0 to leave the processes unpinned.
+# Prints a markdown table: median requests/s over the rounds, the median of the per-round module/native
+# ratios (with their range), and the server's main-thread CPU time per request (INFO cpu) with the
+# per-round native/module ratios (>= 1: the module command costs the server no more than the native one).
+# Each round runs native then module back to back, so both see the same machine state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT=${PORT:-7379}; N=${N:-500000}; P=${P:-16}; C=${C:-50}; ROUNDS=${ROUNDS:-3}; R=${R:-100000}
+PORT=${PORT:-7379}; N=${N:-500000}; P=${P:-16}; C=${C:-50}; ROUNDS=${ROUNDS:-5}; R=${R:-100000}
+# With 2+ cores the server runs on CPU 0 and the load generator (and a replica) on CPU 1, so neither
+# takes the other's core; PIN=0 turns this off.
+PIN_SERVER=; PIN_CLIENT=
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  PIN_SERVER="taskset -c 0"; PIN_CLIENT="taskset -c 1"
+fi
 dir=$(mktemp -d); trap 'valkey-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 args=()
 for m in tairstring tairhash tairzset tairdoc tairbloom tairgis; do
   f=target/release/lib$m.so; [ -f "$f" ] && args+=(--loadmodule "$PWD/$f")
 done
-valkey-server --port "$PORT" --dir "$dir" --save "" --appendonly no --daemonize yes \
+$PIN_SERVER valkey-server --port "$PORT" --dir "$dir" --save "" --appendonly no --daemonize yes \
   --logfile "$dir/log" "${args[@]}" >/dev/null
 for _ in $(seq 100); do valkey-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+if [ "${REPLICA:-0}" = 1 ]; then
+  RPORT=$((PORT + 1)); mkdir -p "$dir/replica"
+  $PIN_CLIENT valkey-server --port "$RPORT" --dir "$dir/replica" --save "" --appendonly no --daemonize yes \
+    --logfile "$dir/replica/log" --replicaof 127.0.0.1 "$PORT" "${args[@]}" >/dev/null
+  trap 'valkey-cli -p $RPORT shutdown nosave >/dev/null 2>&1 || true; valkey-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+  for _ in $(seq 200); do
+    valkey-cli -p "$RPORT" INFO replication 2>/dev/null | grep -q "master_link_status:up" && break; sleep 0.05
+  done
+fi
 cli() { valkey-cli -p "$PORT" "$@" >/dev/null; }
 
 cpu() { # server main-thread CPU seconds (user + sys)
@@ -26,7 +44,7 @@ CPUFILE=$(mktemp)
 rps() { # prints requests/s of one valkey-benchmark run of the given command; server CPU us/request -> $CPUFILE
   local c0 c1 out
   c0=$(cpu)
-  out=$(valkey-benchmark -p "$PORT" -P "$P" -c "$C" -n "$N" -r "$R" -q --csv "$@" 2>/dev/null \
+  out=$($PIN_CLIENT valkey-benchmark -p "$PORT" -P "$P" -c "$C" -n "$N" -r "$R" -q --csv "$@" 2>/dev/null \
     | awk -F'","' 'NR==2 {print $2+0}')
   c1=$(cpu)
   awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN {printf "%.4f\n", (b - a) * 1e6 / n}' >> "$CPUFILE"
@@ -44,16 +62,23 @@ pair() { # label, native command..., --, module command...
     : > "$CPUFILE"; n+=("$(rps "${native[@]}")"); nc+=("$(cat "$CPUFILE")")
     : > "$CPUFILE"; m+=("$(rps "${module[@]}")"); mc+=("$(cat "$CPUFILE")")
   done
-  local nm mm ncm mcm
+  # Each round runs native then module back to back, so a round's ratio compares like with like; the
+  # table gives the medians and, for the ratios, the median of the per-round ratios with their range.
+  local nm mm ncm mcm ratios=() cratios=()
+  for i in "${!n[@]}"; do
+    ratios+=("$(awk -v a="${m[$i]}" -v b="${n[$i]}" 'BEGIN{printf "%.4f", a/b}')")
+    cratios+=("$(awk -v a="${nc[$i]}" -v b="${mc[$i]}" 'BEGIN{printf "%.4f", a/b}')")
+  done
   nm=$(printf '%s\n' "${n[@]}" | median); mm=$(printf '%s\n' "${m[@]}" | median)
   ncm=$(printf '%s\n' "${nc[@]}" | median); mcm=$(printf '%s\n' "${mc[@]}" | median)
-  printf '| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.2f |\n' "$label" "${module[0]} vs ${native[0]}" \
-    "$nm" "$mm" "$(awk -v a="$mm" -v b="$nm" 'BEGIN{print a/b}')" \
-    "$ncm" "$mcm" "$(awk -v a="$ncm" -v b="$mcm" 'BEGIN{print a/b}')"
+  range() { sort -n | awk '{a[NR]=$1} END {printf "%.2f (%.2f-%.2f)", a[int((NR+1)/2)], a[1], a[NR]}'; }
+  printf '| %s | %s | %.0f | %.0f | %s | %.3f | %.3f | %s |\n' "$label" "${module[0]} vs ${native[0]}" \
+    "$nm" "$mm" "$(printf '%s\n' "${ratios[@]}" | range)" \
+    "$ncm" "$mcm" "$(printf '%s\n' "${cratios[@]}" | range)"
 }
 
-groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(string)
-echo "valkey-benchmark -P $P -c $C -n $N -r $R, median of $ROUNDS rounds; $(nproc) cores"
+groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(string bloom zset hash)
+echo "valkey-benchmark -P $P -c $C -n $N -r $R, median of $ROUNDS rounds; $(nproc) cores$([ "${REPLICA:-0}" = 1 ] && echo '; one replica attached')"
 echo
 echo '| group | commands | native req/s | module req/s | ratio | native server CPU us/req | module server CPU us/req | CPU ratio (native/module) |'
 echo '|---|---|---|---|---|---|---|---|'
