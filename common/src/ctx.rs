@@ -325,14 +325,20 @@ impl Key {
     #[allow(clippy::mut_from_ref)]
     pub fn value<T: ModuleValue>(&self) -> CmdResult<Option<&mut T>> {
         let dt: &DataType = T::data_type();
+        if self.raw.is_null() {
+            return Ok(None);
+        }
+        // One call in the common case: the module type is NULL for an empty key or a native type.
+        // SAFETY: valid open key.
+        let t = unsafe { api!(RedisModule_ModuleTypeGetType)(self.raw) };
+        if !t.is_null() && t == dt.get() {
+            // SAFETY: the key holds a value of our type, which we created as a Box<T>.
+            let p = unsafe { api!(RedisModule_ModuleTypeGetValue)(self.raw) }.cast::<T>();
+            // SAFETY: non-null pointer to a live T owned by the server's key space for this call.
+            return Ok(unsafe { p.as_mut() });
+        }
         match self.kind() {
             KeyKind::Empty => Ok(None),
-            KeyKind::Module(t) if !t.is_null() && t == dt.get() => {
-                // SAFETY: the key holds a value of our type, which we created as a Box<T>.
-                let p = unsafe { api!(RedisModule_ModuleTypeGetValue)(self.raw) }.cast::<T>();
-                // SAFETY: non-null pointer to a live T owned by the server's key space for this call.
-                Ok(unsafe { p.as_mut() })
-            }
             _ => Err(WRONGTYPE),
         }
     }

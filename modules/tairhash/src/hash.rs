@@ -114,20 +114,7 @@ impl TairHash {
     /// it), the version and the expiry; keeps the expiry heap in step with the block.
     fn write(&mut self, name: &[u8], value: Option<&[u8]>, version: u64, expiry: Option<Expiry>) {
         if let Some(f) = self.table.get_mut(name) {
-            let old_pos = f.heap_pos();
-            if let (Some(pos), None) = (old_pos, expiry) {
-                self.expiry.remove(pos, f.handle());
-            }
-            if let Some(v) = value {
-                f.set_value(v);
-            }
-            f.set_version(version);
-            f.set_expiry(expiry);
-            match (old_pos, expiry) {
-                (Some(pos), Some(_)) => self.expiry.replace(pos, f.handle()),
-                (None, Some(_)) => self.expiry.push(f.handle()),
-                _ => {}
-            }
+            Self::rewrite(&mut self.expiry, f, value, version, expiry);
         } else {
             self.insert_new(FieldBox::new(
                 name,
@@ -135,6 +122,30 @@ impl TairHash {
                 version,
                 expiry,
             ));
+        }
+    }
+
+    /// Rewrites a stored field in place (see [`write`](Self::write)), keeping `heap` in step.
+    fn rewrite(
+        heap: &mut FieldExpiry,
+        f: &mut FieldBox,
+        value: Option<&[u8]>,
+        version: u64,
+        expiry: Option<Expiry>,
+    ) {
+        let old_pos = f.heap_pos();
+        if let (Some(pos), None) = (old_pos, expiry) {
+            heap.remove(pos, f.handle());
+        }
+        if let Some(v) = value {
+            f.set_value(v);
+        }
+        f.set_version(version);
+        f.set_expiry(expiry);
+        match (old_pos, expiry) {
+            (Some(pos), Some(_)) => heap.replace(pos, f.handle()),
+            (None, Some(_)) => heap.push(f.handle()),
+            _ => {}
         }
     }
 
@@ -167,7 +178,9 @@ impl TairHash {
         opts: SetOptions,
         now: u64,
     ) -> Result<SetOutcome, HashError> {
-        let live = self.live(name, now);
+        // One lookup: the stored field (live or not) is rewritten in place, a missing one inserted.
+        let stored = self.table.get_mut(name);
+        let live = stored.as_deref().filter(|f| is_live(f, now));
         let created = live.is_none();
         match opts.condition {
             Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
@@ -179,7 +192,10 @@ impl TairHash {
         check_version(current, opts.version)?;
         let version = next_version(current, opts.version)?;
         let expiry = resolve_expiry(opts.expiry, current_expiry, now);
-        self.write(name, Some(value), version, expiry);
+        match stored {
+            Some(f) => Self::rewrite(&mut self.expiry, f, Some(value), version, expiry),
+            None => self.insert_new(FieldBox::new(name, value, version, expiry)),
+        }
         Ok(SetOutcome::Written(Written {
             created,
             version,
