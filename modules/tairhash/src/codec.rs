@@ -1,4 +1,5 @@
-//! The persisted layout (RDB / DUMP, spec §5.4) over a byte-level [`Sink`] / [`Source`].
+//! The persisted layout (RDB / DUMP, spec §5.4) over `tair-common`'s byte-level [`Sink`] / [`Source`]
+//! (the server's RDB IO in the module, `VecSink` / `SliceSource` in tests).
 //!
 //! Type `tairhash-`, encoding version 0, Tair's layout:
 //!
@@ -14,10 +15,11 @@
 //!
 //! All stored fields are saved, expired ones included, and loaded as they are. Loading validates every
 //! item and returns an error, never panics, and allocates nothing in proportion to a count it has not
-//! read the data for. The traits mirror `tair-common`'s `rdb::Source`/`Sink` method for method, so the
-//! server layer maps onto them with a thin adapter.
+//! read the data for.
 
 use std::fmt;
+
+use tair_common::rdb::{RdbError, Sink, Source};
 
 use crate::hash::TairHash;
 use crate::options::{MAX_EXPIRE_MS, MAX_VERSION};
@@ -55,22 +57,10 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Byte-level output a value is persisted to (the RDB in the server).
-pub trait Sink {
-    fn write_u64(&mut self, v: u64);
-    fn write_i64(&mut self, v: i64);
-    fn write_f64(&mut self, v: f64);
-    fn write_bytes(&mut self, b: &[u8]);
-}
-
-/// Byte-level input a persisted value is read from.
-pub trait Source {
-    fn read_u64(&mut self) -> Result<u64, LoadError>;
-    fn read_i64(&mut self) -> Result<i64, LoadError>;
-    fn read_f64(&mut self) -> Result<f64, LoadError>;
-    /// A length-prefixed byte string of at most `max` bytes (implementations also bound the length by
-    /// the bytes that can remain before allocating).
-    fn read_bytes(&mut self, max: usize) -> Result<Vec<u8>, LoadError>;
+impl From<RdbError> for LoadError {
+    fn from(e: RdbError) -> Self {
+        LoadError::Io(e.0)
+    }
 }
 
 impl TairHash {
@@ -122,86 +112,12 @@ impl TairHash {
     }
 }
 
-/// An in-memory [`Sink`]: u64/i64/f64 as 8 bytes little-endian, byte strings as a u64 length and the
-/// bytes (the format of `tair-common`'s `VecSink`). For tests and fuzzers.
-#[derive(Clone, Debug, Default)]
-pub struct ByteSink {
-    pub data: Vec<u8>,
-}
-
-impl Sink for ByteSink {
-    fn write_u64(&mut self, v: u64) {
-        self.data.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.data.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_f64(&mut self, v: f64) {
-        self.data.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_bytes(&mut self, b: &[u8]) {
-        self.write_u64(b.len() as u64);
-        self.data.extend_from_slice(b);
-    }
-}
-
-/// Reads what [`ByteSink`] wrote.
-#[derive(Clone, Debug)]
-pub struct ByteSource<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> ByteSource<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        ByteSource { data }
-    }
-
-    /// Bytes not read yet.
-    pub fn remaining(&self) -> usize {
-        self.data.len()
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], LoadError> {
-        if n > self.data.len() {
-            return Err(LoadError::Io("unexpected end of data".into()));
-        }
-        let (a, b) = self.data.split_at(n);
-        self.data = b;
-        Ok(a)
-    }
-
-    fn take8(&mut self) -> Result<[u8; 8], LoadError> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(a)
-    }
-}
-
-impl Source for ByteSource<'_> {
-    fn read_u64(&mut self) -> Result<u64, LoadError> {
-        Ok(u64::from_le_bytes(self.take8()?))
-    }
-    fn read_i64(&mut self) -> Result<i64, LoadError> {
-        Ok(i64::from_le_bytes(self.take8()?))
-    }
-    fn read_f64(&mut self) -> Result<f64, LoadError> {
-        Ok(f64::from_le_bytes(self.take8()?))
-    }
-    fn read_bytes(&mut self, max: usize) -> Result<Vec<u8>, LoadError> {
-        let n = self.read_u64()?;
-        let n = usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= max)
-            .ok_or_else(|| LoadError::Io(format!("string length {n} too large")))?;
-        Ok(self.take(n)?.to_vec())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::{ExpiryChange, SetOptions, VersionRule};
     use proptest::prelude::*;
+    use tair_common::rdb::{SliceSource, VecSink};
 
     fn sample() -> TairHash {
         let mut h = TairHash::new();
@@ -258,9 +174,9 @@ mod tests {
     #[test]
     fn round_trip() {
         let h = sample();
-        let mut sink = ByteSink::default();
+        let mut sink = VecSink::default();
         h.save(&mut sink, b"user:1001");
-        let mut src = ByteSource::new(&sink.data);
+        let mut src = SliceSource::new(&sink.data);
         let back = TairHash::load(&mut src, ENCODING_VERSION, 2_000).unwrap_or_default();
         assert_eq!(src.remaining(), 0);
         assert_eq!(fields(&back), fields(&h));
@@ -281,7 +197,7 @@ mod tests {
             ..Default::default()
         };
         assert!(h.set(b"f", b"val", opts, 0).is_ok());
-        let mut sink = ByteSink::default();
+        let mut sink = VecSink::default();
         h.save(&mut sink, b"k");
         let mut want = Vec::new();
         for part in [
@@ -305,7 +221,7 @@ mod tests {
     }
 
     fn encode(count: u64, fields: &[(&[u8], u64, u64, &[u8])]) -> Vec<u8> {
-        let mut s = ByteSink::default();
+        let mut s = VecSink::default();
         s.write_u64(count);
         s.write_bytes(b"key");
         for (n, ver, exp, v) in fields {
@@ -318,7 +234,7 @@ mod tests {
     }
 
     fn load(data: &[u8]) -> Result<TairHash, LoadError> {
-        TairHash::load(&mut ByteSource::new(data), 0, 1)
+        TairHash::load(&mut SliceSource::new(data), 0, 1)
     }
 
     #[test]
@@ -351,14 +267,14 @@ mod tests {
         forged.extend_from_slice(&(u64::MAX - 3).to_le_bytes());
         assert!(matches!(load(&forged), Err(LoadError::Io(_))));
         assert_eq!(
-            TairHash::load(&mut ByteSource::new(&[]), 1, 0).err(),
+            TairHash::load(&mut SliceSource::new(&[]), 1, 0).err(),
             Some(LoadError::UnknownEncoding(1))
         );
     }
 
     #[test]
     fn every_truncation_is_refused() {
-        let mut sink = ByteSink::default();
+        let mut sink = VecSink::default();
         sample().save(&mut sink, b"k");
         for cut in 0..sink.data.len() {
             assert!(
@@ -378,7 +294,7 @@ mod tests {
 
         #[test]
         fn mutated_payload_never_panics(pos in 0usize..400, byte in any::<u8>()) {
-            let mut sink = ByteSink::default();
+            let mut sink = VecSink::default();
             sample().save(&mut sink, b"k");
             if let Some(b) = sink.data.get_mut(pos) {
                 *b = byte;

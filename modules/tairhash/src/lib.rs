@@ -19,7 +19,7 @@
 //!   cursor), crate-private;
 //! - [`expire`]: the per-key expiry index and the per-database [`ExpiryRegistry`];
 //! - [`number`]: Valkey's strict number syntax and the float formatting of EXHINCRBYFLOAT;
-//! - [`codec`]: the persisted layout over the byte-level [`Sink`]/[`Source`] abstraction.
+//! - [`codec`]: the persisted layout over `tair-common`'s byte-level `Sink`/`Source`.
 //!
 //! Time is always passed in as `now` (Unix milliseconds). A field with expiry `T` is expired once
 //! `T <= now`; stored expiries are always >= 1, so `now = 0` means "ignore expiry" (commands replayed
@@ -51,7 +51,7 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{ByteSink, ByteSource, LoadError, Sink, Source, ENCODING_VERSION, TYPE_NAME};
+pub use codec::{LoadError, ENCODING_VERSION, TYPE_NAME};
 pub use expire::ExpiryRegistry;
 pub use hash::TairHash;
 pub use options::{

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use crate::codec::{ByteSink, ByteSource};
 use crate::hash::TairHash;
 use crate::options::*;
+use tair_common::rdb::{SliceSource, VecSink};
 
 #[derive(Clone, Debug, PartialEq)]
 struct M {
@@ -523,12 +523,12 @@ fn run(ops: Vec<Op>) {
             }
             Op::Advance(dt) => now += dt,
             Op::Reload => {
-                let mut sink = ByteSink::default();
+                let mut sink = VecSink::default();
                 h.save(&mut sink, b"key");
                 if h.is_empty() {
                     continue;
                 }
-                let loaded = TairHash::load(&mut ByteSource::new(&sink.data), 0, now);
+                let loaded = TairHash::load(&mut SliceSource::new(&sink.data), 0, now);
                 let Ok(loaded) = loaded else {
                     panic!("reload failed: {loaded:?}")
                 };

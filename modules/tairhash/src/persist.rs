@@ -2,65 +2,25 @@
 //! `codec`), AOF rewrite as `EXHSET key field value ABS <ver> [PXAT <T>]` per live field, digest,
 //! MEMORY USAGE, COPY and free effort.
 //!
-//! The pure layer's [`crate::Source`] / [`crate::Sink`] map onto the server's RDB IO through two thin
-//! adapters, so the same code is tested on byte buffers.
+//! The layout itself (`codec`) is written against `tair-common`'s `rdb::Source` / `rdb::Sink`, so the
+//! same code runs on the server's RDB IO and on byte buffers in tests.
 
 use tair_common::propagate::utoa;
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
 use tair_common::value::{DataType, ModuleValue};
 
-use crate::{LoadError, TairHash, ENCODING_VERSION, TYPE_NAME};
+use crate::{TairHash, ENCODING_VERSION, TYPE_NAME};
 
 pub static HASH_TYPE: DataType = DataType::new();
-
-/// Reads the pure layer's items from a server-side source (the RDB, or a slice in tests).
-struct FromRdb<'a, S: rdb::Source>(&'a mut S);
-
-fn io_error(e: RdbError) -> LoadError {
-    LoadError::Io(e.0)
-}
-
-impl<S: rdb::Source> crate::Source for FromRdb<'_, S> {
-    fn read_u64(&mut self) -> Result<u64, LoadError> {
-        self.0.read_u64().map_err(io_error)
-    }
-    fn read_i64(&mut self) -> Result<i64, LoadError> {
-        self.0.read_i64().map_err(io_error)
-    }
-    fn read_f64(&mut self) -> Result<f64, LoadError> {
-        self.0.read_f64().map_err(io_error)
-    }
-    fn read_bytes(&mut self, max: usize) -> Result<Vec<u8>, LoadError> {
-        self.0.read_bytes(max).map_err(io_error)
-    }
-}
-
-/// Writes the pure layer's items to a server-side sink.
-struct ToRdb<'a, S: rdb::Sink>(&'a mut S);
-
-impl<S: rdb::Sink> crate::Sink for ToRdb<'_, S> {
-    fn write_u64(&mut self, v: u64) {
-        self.0.write_u64(v);
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.0.write_i64(v);
-    }
-    fn write_f64(&mut self, v: f64) {
-        self.0.write_f64(v);
-    }
-    fn write_bytes(&mut self, b: &[u8]) {
-        self.0.write_bytes(b);
-    }
-}
 
 /// Loads a value written with encoding `encver` at time `now` (ms), validating everything: a forged
 /// or truncated payload is an error, never a crash.
 pub fn load(src: &mut impl rdb::Source, encver: i32, now: u64) -> Result<TairHash, RdbError> {
-    TairHash::load(&mut FromRdb(src), encver, now).map_err(|e| RdbError::msg(e.to_string()))
+    TairHash::load(src, encver, now).map_err(|e| RdbError::msg(e.to_string()))
 }
 
 pub fn save(h: &TairHash, sink: &mut impl rdb::Sink, key: &[u8]) {
-    h.save(&mut ToRdb(sink), key);
+    h.save(sink, key);
 }
 
 /// The AOF form of `h` at time `now`: one `EXHSET key field value ABS <ver> [PXAT <T>]` per live
@@ -76,11 +36,7 @@ pub fn rewrite_commands(h: &TairHash, key: &[u8], now: u64, mut emit: impl FnMut
     }
 }
 
-/// The key an RDB save is writing, through the module IO inside `w`.
-///
-/// `RdbWriter` keeps its IO pointer private; it is a struct of exactly that one pointer (checked at
-/// compile time below: a one-field struct of the field's size holds it at offset 0), so reading the
-/// pointer out is sound. If `tair-common` ever changes the struct this fails to compile.
+/// The loading / rewriting moment: the server's clock in ms (never 0).
 fn clock_now() -> u64 {
     u64::try_from(tair_common::clock::now_ms())
         .unwrap_or(0)
@@ -164,8 +120,8 @@ mod tests {
             );
         }
         let mut zero = VecSink::default();
-        crate::Sink::write_u64(&mut ToRdb(&mut zero), 0);
-        crate::Sink::write_bytes(&mut ToRdb(&mut zero), b"k");
+        rdb::Sink::write_u64(&mut zero, 0);
+        rdb::Sink::write_bytes(&mut zero, b"k");
         assert!(load(&mut SliceSource::new(&zero.data), 0, 0).is_err());
     }
 
