@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Module commands beside their native counterparts, in one run, on one server with every built module.
-# Usage: bench/run.sh [group ...]   (groups: string bloom zset hash; default: all of them)
+# Usage: bench/run.sh [group ...]   (groups: string bloom zset hash, plus bench/groups/*.sh; default: all)
 # Env: PORT (7379), N requests per round (500000), P pipeline (16), C clients (50), ROUNDS (5), R keyspace (100000),
 #      REPLICA=1 to attach a replica (port PORT+1) first, so every write is propagated (module writes then
 #      build their rewritten forms; with nothing listening they skip that, as the server skips its own),
@@ -77,7 +77,11 @@ pair() { # label, native command..., --, module command...
     "$ncm" "$mcm" "$(printf '%s\n' "${cratios[@]}" | range)"
 }
 
-groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(string bloom zset hash)
+groups=("$@")
+if [ ${#groups[@]} -eq 0 ]; then
+  groups=(string bloom zset hash)
+  for f in bench/groups/*.sh; do [ -f "$f" ] && groups+=("$(basename "$f" .sh)"); done
+fi
 echo "valkey-benchmark -P $P -c $C -n $N -r $R, median of $ROUNDS rounds; $(nproc) cores$([ "${REPLICA:-0}" = 1 ] && echo '; one replica attached')"
 echo
 echo '| group | commands | native req/s | module req/s | ratio | native server CPU us/req | module server CPU us/req | CPU ratio (native/module) |'
@@ -148,6 +152,9 @@ for g in "${groups[@]}"; do
           "$(awk -v a="$b3" -v b="$b2" -v c="$b1" -v d="$b0" 'BEGIN{print (a-b)/(c-d)}')"
       done
       ;;
-    *) echo "unknown group $g" >&2; exit 2 ;;
+    *)
+      # A module's own group lives in bench/groups/<group>.sh, sourced here with every helper above.
+      if [ -f "bench/groups/$g.sh" ]; then source "bench/groups/$g.sh"; else echo "unknown group $g" >&2; exit 2; fi
+      ;;
   esac
 done
