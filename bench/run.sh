@@ -21,7 +21,7 @@ fi
 dir=$(mktemp -d); trap 'valkey-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 args=()
 for m in tairstring tairhash tairzset tairdoc tairbloom tairgis; do
-  f=target/release/lib$m.so; [ -f "$f" ] && args+=(--loadmodule "$PWD/$f")
+  f=${CARGO_TARGET_DIR:-$PWD/target}/release/lib$m.so; [ -f "$f" ] && args+=(--loadmodule "$f")
 done
 $PIN_SERVER valkey-server --port "$PORT" --dir "$dir" --save "" --appendonly no --daemonize yes \
   --logfile "$dir/log" "${args[@]}" >/dev/null
