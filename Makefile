@@ -6,7 +6,7 @@ MODULES := tairstring tairhash tairzset tairdoc tairbloom tairgis
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIPPY_LINTS := -D warnings -W clippy::unwrap_used -W clippy::panic -W clippy::indexing_slicing
 
-.PHONY: deps build run test unit integration lint fmt bench clean
+.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker
 
 ## deps: install what a fresh Debian 12 machine lacks (Valkey 8 from bookworm-backports, Redis 7.0,
 ## clang/libclang for the redis-module crate's bindgen).
@@ -48,6 +48,31 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## docker: build the modules, then the image $(DOCKER_IMAGE) from docker/Dockerfile. The base is
+## valkey/valkey:8 when it is here or can be pulled, else one made from Debian's packages and cached by
+## tag (docker/base-image.sh); DOCKER_BASE=<image> picks another bookworm base. Honours CARGO_TARGET_DIR.
+DOCKER_IMAGE ?= tair-modules:latest
+DOCKER_TARGET_DIR = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
+docker: deps
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "make docker: needs a running Docker engine" >&2; exit 1; }
+	$(CARGO) build --release $(addprefix -p ,$(MODULES))
+	@set -euo pipefail; ctx="$(DOCKER_TARGET_DIR)/docker-context"; rm -rf "$$ctx"; mkdir -p "$$ctx/modules"; \
+	for m in $(MODULES); do strip --strip-debug -o "$$ctx/modules/lib$$m.so" "$(DOCKER_TARGET_DIR)/release/lib$$m.so"; done; \
+	awk -v keep=" $(MODULES) " '/^loadmodule /{ n=$$2; sub(/.*\/lib/, "", n); sub(/\.so$$/, "", n); if (index(keep, " " n " ") == 0) next } { print }' \
+	  docker/valkey.conf >"$$ctx/valkey.conf"; \
+	cp docker/entrypoint.sh docker/healthcheck.sh "$$ctx/"; \
+	base="$(DOCKER_BASE)"; [ -n "$$base" ] || base=$$(bash docker/base-image.sh); \
+	echo "docker build: base $$base, modules $(MODULES)"; \
+	docker build -q --build-arg BASE="$$base" -t $(DOCKER_IMAGE) -f docker/Dockerfile "$$ctx"; \
+	docker image ls $(DOCKER_IMAGE)
+
+## test-docker: the container suite (tests/tests/docker.rs) against $(DOCKER_IMAGE): one container,
+## a primary and a replica on a private network, the compose file's Sentinels, environment settings.
+test-docker: docker
+	@command -v docker-compose >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose
+	TAIR_IMAGE=$(DOCKER_IMAGE) TAIR_DOCKER_MODULES="$(MODULES)" \
+	  $(CARGO) test --release -p tair-tests --features docker --test docker
 
 bench: build
 	bash bench/run.sh

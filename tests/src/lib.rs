@@ -39,6 +39,7 @@
 
 pub mod aof;
 pub mod client;
+pub mod container;
 pub mod dump;
 pub mod pool;
 pub mod server;
