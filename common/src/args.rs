@@ -1,7 +1,7 @@
 //! The argument cursor and number parsing with Valkey's exact rules.
 
-use crate::command::Args;
 use crate::error::{CmdError, CmdResult, SYNTAX};
+use crate::string::Args;
 
 /// Case-insensitive ASCII keyword comparison (`kw` given in upper case).
 #[inline]
@@ -225,6 +225,50 @@ impl<'a> ArgCursor<'a> {
     }
 }
 
+/// The options of a module scan: `MATCH pattern` and `COUNT n`, repeatable, the last one wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanOptions<'a> {
+    /// The pattern; `None` also for `*`, which matches everything (as Valkey's SCAN skips it).
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+}
+
+impl<'a> ScanOptions<'a> {
+    /// SCAN's default COUNT.
+    pub const DEFAULT_COUNT: usize = 10;
+
+    /// Parses `[MATCH pattern] [COUNT n]` from argument `from` on. A COUNT that is not an integer
+    /// replies `bad_count` (the module's text); one below 1, or anything else, `ERR syntax error`.
+    pub fn parse(args: Args<'a>, from: usize, bad_count: CmdError) -> CmdResult<Self> {
+        let mut c = ArgCursor::new(args, from);
+        let (mut pattern, mut count) = (None, Self::DEFAULT_COUNT);
+        while let Some(kw) = c.next_arg() {
+            if eq_ic(kw, b"MATCH") {
+                pattern = Some(c.value()?);
+            } else if eq_ic(kw, b"COUNT") {
+                let n = parse_i64(c.value()?).ok_or_else(|| bad_count.clone())?;
+                if n < 1 {
+                    return Err(SYNTAX);
+                }
+                count = usize::try_from(n).unwrap_or(usize::MAX);
+            } else {
+                return Err(SYNTAX);
+            }
+        }
+        Ok(ScanOptions {
+            pattern: pattern.filter(|p| *p != b"*"),
+            count,
+        })
+    }
+
+    /// True when `subject` passes the MATCH pattern (always, without one).
+    #[inline]
+    pub fn matches(&self, subject: &[u8]) -> bool {
+        self.pattern
+            .is_none_or(|p| crate::glob::glob_match(p, subject))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +338,22 @@ mod tests {
         assert_eq!(f(-2.25), "-2.25");
         assert_eq!(f(30.3 - 3.3), "27");
         assert_eq!(f(123_456_789.123_456_79), "123456789.123457");
+    }
+
+    #[test]
+    fn scan_option_words() {
+        // Only the argument-free parts can be unit-tested here (Args needs server strings); the scan
+        // commands' integration tests cover MATCH/COUNT parsing through the server.
+        let o = ScanOptions {
+            pattern: Some(b"a*"),
+            count: 10,
+        };
+        assert!(o.matches(b"abc"));
+        assert!(!o.matches(b"bc"));
+        let all = ScanOptions {
+            pattern: None,
+            count: 1,
+        };
+        assert!(all.matches(b"anything"));
     }
 }

@@ -3,88 +3,15 @@
 //! registration with flags, arity and key specs (so ACLs, OOM, MULTI, scripts and cluster routing work).
 
 use std::ffi::{c_int, CString};
-use std::os::raw::c_char;
 
 use crate::api;
 use crate::ctx::Ctx;
 use crate::error::{CmdResult, INTERNAL};
 use crate::ffi::raw;
 use crate::log;
+use crate::module::CommandDoc;
 
-/// The arguments of one call, borrowed from the server (no copy, no allocation).
-#[derive(Clone, Copy)]
-pub struct Args<'a> {
-    argv: &'a [*mut raw::RedisModuleString],
-}
-
-impl<'a> Args<'a> {
-    /// # Safety
-    /// `argv` must point to `argc` valid strings that outlive `'a` (true for a command call).
-    pub unsafe fn from_raw(argv: *mut *mut raw::RedisModuleString, argc: c_int) -> Self {
-        let len = usize::try_from(argc).unwrap_or(0);
-        if argv.is_null() || len == 0 {
-            return Args { argv: &[] };
-        }
-        Args {
-            argv: std::slice::from_raw_parts(argv, len),
-        }
-    }
-
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.argv.len()
-    }
-
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.argv.is_empty()
-    }
-
-    /// Argument `i` as bytes; `None` past the end.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        self.argv.get(i).map(|&s| str_bytes(s))
-    }
-
-    /// Argument `i` as bytes, or an empty slice past the end (arity is checked by the server).
-    #[inline]
-    pub fn at(&self, i: usize) -> &'a [u8] {
-        self.get(i).unwrap_or(&[])
-    }
-
-    /// The server string of argument `i` (to open a key or build a reply without copying).
-    #[inline]
-    pub fn raw(&self, i: usize) -> Option<*mut raw::RedisModuleString> {
-        self.argv.get(i).copied()
-    }
-
-    /// Arguments from `i` on.
-    pub fn from(&self, i: usize) -> Args<'a> {
-        Args {
-            argv: self.argv.get(i..).unwrap_or(&[]),
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.argv.iter().map(|&s| str_bytes(s))
-    }
-}
-
-/// The bytes of a server string, borrowed.
-#[inline]
-pub fn str_bytes<'a>(s: *const raw::RedisModuleString) -> &'a [u8] {
-    if s.is_null() {
-        return &[];
-    }
-    let mut len = 0usize;
-    // SAFETY: `s` is a live server string; the returned pointer stays valid as long as the string does.
-    let p = unsafe { api!(RedisModule_StringPtrLen)(s, &mut len) };
-    if p.is_null() {
-        return &[];
-    }
-    // SAFETY: the server guarantees `len` readable bytes at `p`.
-    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
-}
+pub use crate::string::{str_bytes, Args};
 
 pub type Handler = fn(&Ctx, Args) -> CmdResult;
 
@@ -96,9 +23,32 @@ pub fn dispatch(
     argc: c_int,
     handler: Handler,
 ) -> c_int {
+    dispatch_keys(ctx, argv, argc, handler, None)
+}
+
+/// [`dispatch`] for a command whose key positions depend on its arguments (`getkeys-api`): a
+/// key-positions request is answered from the declared `keys` without calling the handler.
+#[inline(always)]
+pub fn dispatch_keys(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+    handler: Handler,
+    keys: Option<(&Keys, &[Keys])>,
+) -> c_int {
     let c = Ctx::for_command(ctx);
     // SAFETY: the server passes argc valid arguments that live for the whole call.
     let args = unsafe { Args::from_raw(argv, argc) };
+    if let Some((first, extra)) = keys {
+        if c.is_keys_position_request() {
+            for k in std::iter::once(first).chain(extra) {
+                for pos in k.positions(args) {
+                    c.key_at_pos(pos);
+                }
+            }
+            return raw::REDISMODULE_OK as c_int;
+        }
+    }
     match crate::guard::catch(|| handler(&c, args)) {
         Some(Ok(())) => {}
         Some(Err(e)) => c.reply_error(&e),
@@ -107,9 +57,30 @@ pub fn dispatch(
     raw::REDISMODULE_OK as c_int
 }
 
-/// `entry!(path::to::handler)` makes the `extern "C"` trampoline for one handler.
+/// `entry!(path::to::handler)` makes the `extern "C"` trampoline for one handler;
+/// `entry!(handler, keys, extra_keys)` one that answers key-positions requests from the declaration
+/// when it needs them (a `Numkeys` form).
 #[macro_export]
 macro_rules! entry {
+    ($handler:path, $keys:expr, $extra:expr) => {{
+        unsafe extern "C" fn __tair_entry(
+            ctx: *mut $crate::ffi::raw::RedisModuleCtx,
+            argv: *mut *mut $crate::ffi::raw::RedisModuleString,
+            argc: ::std::ffi::c_int,
+        ) -> ::std::ffi::c_int {
+            const KEYS: $crate::command::Keys = $keys;
+            const EXTRA: &[$crate::command::Keys] = $extra;
+            const GETKEYS: bool = $crate::command::needs_getkeys(&KEYS, EXTRA);
+            $crate::command::dispatch_keys(
+                ctx,
+                argv,
+                argc,
+                $handler,
+                if GETKEYS { Some((&KEYS, EXTRA)) } else { None },
+            )
+        }
+        __tair_entry as $crate::command::RawCmdFunc
+    }};
     ($handler:path) => {{
         unsafe extern "C" fn __tair_entry(
             ctx: *mut $crate::ffi::raw::RedisModuleCtx,
@@ -183,6 +154,86 @@ impl Keys {
             access,
         }
     }
+
+    /// The argument indexes of the keys in `args` (for a key-positions request).
+    pub fn positions(&self, args: Args) -> impl Iterator<Item = usize> {
+        let n = args.len();
+        let (start, end, step) = match *self {
+            Keys::None => (0, 0, 1),
+            Keys::Range {
+                first, last, step, ..
+            } => {
+                let first = usize::try_from(first).unwrap_or(0);
+                let last = if last < 0 {
+                    n.checked_sub(usize::try_from(-i64::from(last)).unwrap_or(usize::MAX))
+                } else {
+                    usize::try_from(last).ok()
+                };
+                match last {
+                    Some(l) if first >= 1 => (first, l.saturating_add(1).min(n), step),
+                    _ => (0, 0, 1),
+                }
+            }
+            Keys::Numkeys { numkeys_at, .. } => {
+                let at = usize::try_from(numkeys_at).unwrap_or(0);
+                let count = crate::args::parse_i64(args.at(at))
+                    .and_then(|c| usize::try_from(c).ok())
+                    .unwrap_or(0);
+                let first = at + 1;
+                (first, first.saturating_add(count).min(n), 1)
+            }
+        };
+        let step = usize::try_from(step).unwrap_or(1).max(1);
+        (start..end.max(start)).step_by(step)
+    }
+
+    const fn is_numkeys(&self) -> bool {
+        matches!(self, Keys::Numkeys { .. })
+    }
+}
+
+/// True when key positions depend on the arguments (a `Numkeys` form): the command must be registered
+/// with `getkeys-api` (done by [`register`]) and its trampoline answers key-positions requests.
+pub const fn needs_getkeys(keys: &Keys, extra: &[Keys]) -> bool {
+    if keys.is_numkeys() {
+        return true;
+    }
+    let mut rest = extra;
+    while let [first, tail @ ..] = rest {
+        if first.is_numkeys() {
+            return true;
+        }
+        rest = tail;
+    }
+    false
+}
+
+/// The key of argument 1, read and changed.
+pub const RW: Keys = Keys::one(KeyAccess::ReadWrite);
+/// The key of argument 1, read only.
+pub const RO: Keys = Keys::one(KeyAccess::Read);
+/// The key of argument 1, overwritten without being read (a STORE destination).
+pub const OW: Keys = Keys::one(KeyAccess::Overwrite);
+/// The key of argument 1, removed (CAD-like commands).
+pub const RM: Keys = Keys::one(KeyAccess::Delete);
+
+/// One row of a command table:
+/// `cmd!("name", handler, "flags", arity, keys)` or `cmd!("name", handler, "flags", arity, keys, extra)`.
+#[macro_export]
+macro_rules! cmd {
+    ($name:literal, $f:path, $flags:literal, $arity:expr, $keys:expr) => {
+        $crate::cmd!($name, $f, $flags, $arity, $keys, &[])
+    };
+    ($name:literal, $f:path, $flags:literal, $arity:expr, $keys:expr, $extra:expr) => {
+        $crate::command::CommandDef {
+            name: $name,
+            entry: $crate::entry!($f, $keys, $extra),
+            flags: $flags,
+            arity: $arity,
+            keys: $keys,
+            extra_keys: $extra,
+        }
+    };
 }
 
 /// One row of a module's command table.
@@ -251,17 +302,36 @@ static INFO_VERSION: raw::RedisModuleCommandInfoVersion = raw::RedisModuleComman
     sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
 };
 
-/// Registers every command of the table; logs and fails on the first error.
-pub fn register(ctx: *mut raw::RedisModuleCtx, defs: &[CommandDef]) -> Result<(), String> {
+/// Registers every command of the table (with its docs from `docs`, matched by name); fails on the
+/// first error.
+pub fn register(
+    ctx: *mut raw::RedisModuleCtx,
+    defs: &[CommandDef],
+    docs: &[CommandDoc],
+) -> Result<(), String> {
     for def in defs {
-        register_one(ctx, def).map_err(|e| format!("command {}: {e}", def.name))?;
+        let doc = docs
+            .iter()
+            .find(|d| d.command.eq_ignore_ascii_case(def.name));
+        register_one(ctx, def, doc).map_err(|e| format!("command {}: {e}", def.name))?;
     }
     Ok(())
 }
 
-fn register_one(ctx: *mut raw::RedisModuleCtx, def: &CommandDef) -> Result<(), String> {
+fn register_one(
+    ctx: *mut raw::RedisModuleCtx,
+    def: &CommandDef,
+    doc: Option<&CommandDoc>,
+) -> Result<(), String> {
     let name = CString::new(def.name).map_err(|_| "bad name".to_string())?;
-    let flags = CString::new(def.flags).map_err(|_| "bad flags".to_string())?;
+    let getkeys = needs_getkeys(&def.keys, def.extra_keys)
+        && !def.flags.split(' ').any(|f| f == "getkeys-api");
+    let flags = if getkeys {
+        format!("{} getkeys-api", def.flags)
+    } else {
+        def.flags.to_string()
+    };
+    let flags = CString::new(flags).map_err(|_| "bad flags".to_string())?;
     let (first, last, step) = legacy_range(def);
     // SAFETY: valid context during OnLoad; strings are NUL-terminated and copied by the server.
     let rc = unsafe {
@@ -290,11 +360,16 @@ fn register_one(ctx: *mut raw::RedisModuleCtx, def: &CommandDef) -> Result<(), S
     let has_specs = !specs.is_empty();
     // SAFETY: zero is the terminator entry the server expects after the last key spec.
     specs.push(unsafe { std::mem::zeroed() });
+    let texts = doc.map(crate::module::DocTexts::of).transpose()?;
+    let mut doc_args = match (doc, texts.as_ref()) {
+        (Some(d), Some(t)) => t.args(d),
+        _ => Vec::new(),
+    };
     let mut info: raw::RedisModuleCommandInfo = raw::RedisModuleCommandInfo {
         version: &INFO_VERSION,
-        summary: std::ptr::null(),
-        complexity: std::ptr::null(),
-        since: std::ptr::null(),
+        summary: texts.as_ref().map_or(std::ptr::null(), |t| t.summary()),
+        complexity: texts.as_ref().map_or(std::ptr::null(), |t| t.complexity()),
+        since: texts.as_ref().map_or(std::ptr::null(), |t| t.since()),
         history: std::ptr::null_mut(),
         tips: std::ptr::null(),
         arity: def.arity,
@@ -303,7 +378,11 @@ fn register_one(ctx: *mut raw::RedisModuleCtx, def: &CommandDef) -> Result<(), S
         } else {
             std::ptr::null_mut()
         },
-        args: std::ptr::null_mut(),
+        args: if doc_args.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            doc_args.as_mut_ptr()
+        },
     };
     // SAFETY: info and the key-spec array (zero-terminated) are valid for the call; the server copies them.
     let rc = unsafe { api!(RedisModule_SetCommandInfo)(cmd, &mut info) };
@@ -317,7 +396,3 @@ fn register_one(ctx: *mut raw::RedisModuleCtx, def: &CommandDef) -> Result<(), S
 pub fn log_failure(module: &str, why: &str) {
     log::warning(&format!("{module}: failed to load: {why}"));
 }
-
-/// Silence an unused warning for `c_char` on some targets.
-#[allow(dead_code)]
-type CChar = c_char;

@@ -98,4 +98,10 @@ required!(
     RedisModule_Alloc,
     RedisModule_GetSelectedDb,
     RedisModule_CreateTimer,
+    RedisModule_SelectDb,
+    RedisModule_SignalModifiedKey,
+    RedisModule_Call,
+    RedisModule_CallReplyType,
+    RedisModule_CallReplyStringPtr,
+    RedisModule_FreeCallReply,
 );

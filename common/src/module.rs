@@ -1,13 +1,15 @@
 //! Module loading: the shared body of `RedisModule_OnLoad` (see [`crate::tair_module!`]).
 
-use std::ffi::{c_int, CStr};
+use std::ffi::{c_char, c_int, c_longlong, c_void, CStr, CString};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::api;
-use crate::command::{self, Args, CommandDef};
+use crate::command::{self, CommandDef};
 use crate::ctx::Ctx;
 use crate::ffi::{self, raw};
 use crate::load_args::LoadArgs;
 use crate::log;
+use crate::string::Args;
 
 pub type TypeCreator = fn(*mut raw::RedisModuleCtx) -> Result<(), String>;
 pub type InitFn = fn(&Ctx, &LoadArgs) -> Result<(), String>;
@@ -23,6 +25,369 @@ pub struct ModuleDef {
     pub load_args: &'static [&'static str],
     /// Runs last (extra commands that depend on load arguments, timers ...).
     pub init: Option<InitFn>,
+    /// Configs `<module>.<name>` (CONFIG GET/SET/REWRITE), registered before `init` runs.
+    pub configs: &'static [ConfigDef],
+    /// Fields of the module's INFO section (`INFO <module>`, and in `INFO modules`... as the server
+    /// lists module sections).
+    pub info: &'static [InfoField],
+    /// COMMAND DOCS of the commands, matched to the command table by name.
+    pub docs: &'static [CommandDoc],
+}
+
+impl ModuleDef {
+    /// A declaration with nothing in it, for `..ModuleDef::EMPTY` in a module's `static MODULE`.
+    pub const EMPTY: ModuleDef = ModuleDef {
+        name: c"",
+        version: 1,
+        types: &[],
+        commands: &[],
+        load_args: &[],
+        init: None,
+        configs: &[],
+        info: &[],
+        docs: &[],
+    };
+}
+
+// ---- configs -------------------------------------------------------------------------------------------
+
+/// One module config, `<module>.<name>`. The module keeps the value (an atomic, usually); the server
+/// calls `get`/`set` for CONFIG GET/SET and at load (config file or `--<module>.<name>`).
+pub struct ConfigDef {
+    /// Lower-case name without the module prefix.
+    pub name: &'static str,
+    pub value: ConfigValue,
+    /// Settable only at load (`CONFIG SET` refuses it).
+    pub immutable: bool,
+}
+
+/// The type, default and accessors of a config.
+pub enum ConfigValue {
+    Bool {
+        default: bool,
+        get: fn() -> bool,
+        set: fn(bool) -> Result<(), String>,
+    },
+    Number {
+        default: i64,
+        min: i64,
+        max: i64,
+        get: fn() -> i64,
+        set: fn(i64) -> Result<(), String>,
+    },
+}
+
+fn config_err(err: *mut *mut raw::RedisModuleString, msg: &str) -> c_int {
+    if !err.is_null() {
+        // SAFETY: the server passes a slot for an error string it frees; a NULL ctx string is owned
+        // by the caller.
+        unsafe {
+            *err =
+                api!(RedisModule_CreateString)(std::ptr::null_mut(), msg.as_ptr().cast(), msg.len())
+        };
+    }
+    raw::REDISMODULE_ERR as c_int
+}
+
+fn config_of<'a>(privdata: *mut c_void) -> Option<&'a ConfigDef> {
+    // SAFETY: the private data registered with every config is a `&'static ConfigDef`.
+    unsafe { privdata.cast::<ConfigDef>().as_ref() }
+}
+
+unsafe extern "C" fn get_bool(_name: *const c_char, privdata: *mut c_void) -> c_int {
+    let v = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Bool { get, .. }) => get(),
+        _ => false,
+    });
+    c_int::from(v.unwrap_or(false))
+}
+
+unsafe extern "C" fn set_bool(
+    _name: *const c_char,
+    val: c_int,
+    privdata: *mut c_void,
+    err: *mut *mut raw::RedisModuleString,
+) -> c_int {
+    let r = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Bool { set, .. }) => set(val != 0),
+        _ => Err("not a bool config".into()),
+    });
+    match r {
+        Some(Ok(())) => raw::REDISMODULE_OK as c_int,
+        Some(Err(e)) => config_err(err, &e),
+        None => config_err(err, "internal error"),
+    }
+}
+
+unsafe extern "C" fn get_number(_name: *const c_char, privdata: *mut c_void) -> c_longlong {
+    let v = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Number { get, .. }) => get(),
+        _ => 0,
+    });
+    v.unwrap_or(0)
+}
+
+unsafe extern "C" fn set_number(
+    _name: *const c_char,
+    val: c_longlong,
+    privdata: *mut c_void,
+    err: *mut *mut raw::RedisModuleString,
+) -> c_int {
+    let r = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Number { set, .. }) => set(val),
+        _ => Err("not a numeric config".into()),
+    });
+    match r {
+        Some(Ok(())) => raw::REDISMODULE_OK as c_int,
+        Some(Err(e)) => config_err(err, &e),
+        None => config_err(err, "internal error"),
+    }
+}
+
+fn register_configs(
+    ctx: *mut raw::RedisModuleCtx,
+    configs: &'static [ConfigDef],
+) -> Result<(), String> {
+    if configs.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: plain reads of function pointers (module configs exist from Redis 7.0).
+    let (Some(reg_bool), Some(reg_num), Some(load)) = (unsafe {
+        (
+            raw::RedisModule_RegisterBoolConfig,
+            raw::RedisModule_RegisterNumericConfig,
+            raw::RedisModule_LoadConfigs,
+        )
+    }) else {
+        log::warning("the server lacks module configs; using defaults and load arguments");
+        return Ok(());
+    };
+    for c in configs {
+        let name = CString::new(c.name).map_err(|_| format!("bad config name {}", c.name))?;
+        let flags = if c.immutable {
+            raw::REDISMODULE_CONFIG_IMMUTABLE
+        } else {
+            raw::REDISMODULE_CONFIG_DEFAULT
+        } as c_int;
+        let private = (c as *const ConfigDef).cast_mut().cast::<c_void>();
+        // SAFETY: valid OnLoad ctx; the server copies the name; callbacks are plain functions; the
+        // private data is 'static.
+        let rc = unsafe {
+            match c.value {
+                ConfigValue::Bool { default, .. } => reg_bool(
+                    ctx,
+                    name.as_ptr(),
+                    c_int::from(default),
+                    flags as u32,
+                    Some(get_bool),
+                    Some(set_bool),
+                    None,
+                    private,
+                ),
+                ConfigValue::Number {
+                    default, min, max, ..
+                } => reg_num(
+                    ctx,
+                    name.as_ptr(),
+                    default,
+                    flags as u32,
+                    min,
+                    max,
+                    Some(get_number),
+                    Some(set_number),
+                    None,
+                    private,
+                ),
+            }
+        };
+        if rc != raw::REDISMODULE_OK as c_int {
+            return Err(format!("could not register config {}", c.name));
+        }
+    }
+    // SAFETY: valid OnLoad ctx, after every config is registered.
+    if unsafe { load(ctx) } != raw::REDISMODULE_OK as c_int {
+        return Err("could not load the module configs".into());
+    }
+    Ok(())
+}
+
+// ---- INFO ----------------------------------------------------------------------------------------------
+
+/// One field of the module's INFO section.
+pub struct InfoField {
+    pub name: &'static str,
+    pub value: fn() -> InfoValue,
+}
+
+pub enum InfoValue {
+    Int(i64),
+    Uint(u64),
+    Double(f64),
+    Text(String),
+}
+
+/// The loaded module's declaration, for the INFO callback.
+static LOADED: AtomicPtr<ModuleDef> = AtomicPtr::new(std::ptr::null_mut());
+
+unsafe extern "C" fn info_cb(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
+    let _ = crate::guard::catch(|| {
+        // SAFETY: set once at load to a `&'static ModuleDef`.
+        let Some(def) = (unsafe { LOADED.load(Ordering::Relaxed).as_ref() }) else {
+            return;
+        };
+        // SAFETY: plain reads of function pointers.
+        let fns = unsafe {
+            (
+                raw::RedisModule_InfoAddSection,
+                raw::RedisModule_InfoAddFieldLongLong,
+                raw::RedisModule_InfoAddFieldULongLong,
+                raw::RedisModule_InfoAddFieldDouble,
+                raw::RedisModule_InfoAddFieldCString,
+            )
+        };
+        let (Some(section), Some(int), Some(uint), Some(double), Some(text)) = fns else {
+            return;
+        };
+        // SAFETY: valid info ctx; an empty section name is the module's default section.
+        unsafe { section(ctx, c"".as_ptr()) };
+        for f in def.info {
+            let Ok(name) = CString::new(f.name) else {
+                continue;
+            };
+            // SAFETY: valid info ctx; NUL-terminated strings copied by the server.
+            unsafe {
+                match (f.value)() {
+                    InfoValue::Int(v) => int(ctx, name.as_ptr(), v),
+                    InfoValue::Uint(v) => uint(ctx, name.as_ptr(), v),
+                    InfoValue::Double(v) => double(ctx, name.as_ptr(), v),
+                    InfoValue::Text(s) => {
+                        let s = CString::new(s.replace('\0', "")).unwrap_or_default();
+                        text(ctx, name.as_ptr(), s.as_ptr())
+                    }
+                };
+            }
+        }
+    });
+}
+
+fn register_info(ctx: *mut raw::RedisModuleCtx, def: &'static ModuleDef) -> Result<(), String> {
+    if def.info.is_empty() {
+        return Ok(());
+    }
+    LOADED.store((def as *const ModuleDef).cast_mut(), Ordering::Relaxed);
+    // SAFETY: plain read of a function pointer.
+    let Some(reg) = (unsafe { raw::RedisModule_RegisterInfoFunc }) else {
+        return Ok(());
+    };
+    // SAFETY: valid OnLoad ctx; the callback is a plain function.
+    if unsafe { reg(ctx, Some(info_cb)) } != raw::REDISMODULE_OK as c_int {
+        return Err("could not register the INFO callback".into());
+    }
+    Ok(())
+}
+
+// ---- command docs --------------------------------------------------------------------------------------
+
+/// COMMAND DOCS of one command.
+pub struct CommandDoc {
+    /// The command's name as in the command table.
+    pub command: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    pub since: &'static str,
+    pub args: &'static [ArgDoc],
+}
+
+/// One argument in COMMAND DOCS.
+pub struct ArgDoc {
+    pub name: &'static str,
+    pub kind: ArgKind,
+    /// The keyword before the value (`EX`, `MATCH` ...), if any.
+    pub token: Option<&'static str>,
+    pub optional: bool,
+    pub multiple: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    String,
+    Integer,
+    Double,
+    Key,
+    Pattern,
+    UnixTime,
+    PureToken,
+}
+
+/// The C strings of one command's docs, alive while the server copies them.
+pub(crate) struct DocTexts {
+    summary: CString,
+    complexity: CString,
+    since: CString,
+    args: Vec<(CString, Option<CString>)>,
+}
+
+impl DocTexts {
+    pub(crate) fn of(d: &CommandDoc) -> Result<DocTexts, String> {
+        let c = |s: &str| CString::new(s).map_err(|_| format!("bad doc text {s:?}"));
+        let mut args = Vec::with_capacity(d.args.len());
+        for a in d.args {
+            args.push((c(a.name)?, a.token.map(c).transpose()?));
+        }
+        Ok(DocTexts {
+            summary: c(d.summary)?,
+            complexity: c(d.complexity)?,
+            since: c(d.since)?,
+            args,
+        })
+    }
+
+    pub(crate) fn summary(&self) -> *const c_char {
+        self.summary.as_ptr()
+    }
+    pub(crate) fn complexity(&self) -> *const c_char {
+        self.complexity.as_ptr()
+    }
+    pub(crate) fn since(&self) -> *const c_char {
+        self.since.as_ptr()
+    }
+
+    /// The zero-terminated argument array (borrowing these texts).
+    pub(crate) fn args(&self, d: &CommandDoc) -> Vec<raw::RedisModuleCommandArg> {
+        let mut out = Vec::with_capacity(d.args.len() + 1);
+        for (a, (name, token)) in d.args.iter().zip(&self.args) {
+            // SAFETY: an all-zero argument is a valid "empty" value of this plain C struct.
+            let mut r: raw::RedisModuleCommandArg = unsafe { std::mem::zeroed() };
+            r.name = name.as_ptr();
+            r.type_ = match a.kind {
+                ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
+                ArgKind::Integer => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER,
+                ArgKind::Double => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_DOUBLE,
+                ArgKind::Key => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_KEY,
+                ArgKind::Pattern => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PATTERN,
+                ArgKind::UnixTime => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_UNIX_TIME,
+                ArgKind::PureToken => {
+                    raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PURE_TOKEN
+                }
+            };
+            r.key_spec_index = if a.kind == ArgKind::Key { 0 } else { -1 };
+            r.token = token.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+            let mut flags = 0;
+            if a.optional {
+                flags |= raw::REDISMODULE_CMD_ARG_OPTIONAL;
+            }
+            if a.multiple {
+                flags |= raw::REDISMODULE_CMD_ARG_MULTIPLE;
+            }
+            r.flags = flags as _;
+            out.push(r);
+        }
+        if !out.is_empty() {
+            // SAFETY: the zero terminator entry.
+            out.push(unsafe { std::mem::zeroed() });
+        }
+        out
+    }
 }
 
 /// The body of `RedisModule_OnLoad`.
@@ -33,7 +398,7 @@ pub unsafe fn on_load(
     ctx: *mut raw::RedisModuleCtx,
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
-    def: &ModuleDef,
+    def: &'static ModuleDef,
 ) -> c_int {
     let err = raw::REDISMODULE_ERR as c_int;
     // SAFETY: the server's ctx during OnLoad; the name is NUL-terminated.
@@ -60,8 +425,11 @@ pub unsafe fn on_load(
         unsafe {
             api!(RedisModule_SetModuleOptions)(
                 ctx,
+                // No implicit signal when a write-opened key is closed: `Ctx::notify*` signals the
+                // key after a real change, so WATCH and client tracking see only real changes.
                 (raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS
-                    | raw::REDISMODULE_OPTIONS_HANDLE_REPL_ASYNC_LOAD) as c_int,
+                    | raw::REDISMODULE_OPTIONS_HANDLE_REPL_ASYNC_LOAD
+                    | raw::REDISMODULE_OPTION_NO_IMPLICIT_SIGNAL_MODIFIED) as c_int,
             )
         };
         // SAFETY: the server passes argc valid arguments.
@@ -70,7 +438,9 @@ pub unsafe fn on_load(
         for t in def.types {
             t(ctx)?;
         }
-        command::register(ctx, def.commands)?;
+        command::register(ctx, def.commands, def.docs)?;
+        register_configs(ctx, def.configs)?;
+        register_info(ctx, def)?;
         if let Some(init) = def.init {
             init(&Ctx::from_raw(ctx), &load_args)?;
         }

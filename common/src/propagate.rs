@@ -2,9 +2,12 @@
 
 use std::ffi::CStr;
 
-use crate::api;
-use crate::ctx::{Ctx, OwnedString};
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use crate::api;
+use crate::ctx::Ctx;
+use crate::string::OwnedString;
+pub use crate::string::Word;
 
 use smallvec::SmallVec;
 
@@ -43,39 +46,6 @@ fn shared_integer(v: u64) -> Option<*mut raw::RedisModuleString> {
     };
     slot.store(p, Ordering::Relaxed);
     Some(p)
-}
-
-/// A constant argument word (`ABS`, `PXAT` ...) kept as one server string for the life of the process.
-pub struct Word {
-    text: &'static [u8],
-    ptr: AtomicPtr<raw::RedisModuleString>,
-}
-
-impl Word {
-    pub const fn new(text: &'static [u8]) -> Self {
-        Word {
-            text,
-            ptr: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    /// The server string (created on first use; never freed: the server only takes references to it).
-    pub fn get(&self) -> *mut raw::RedisModuleString {
-        let p = self.ptr.load(Ordering::Relaxed);
-        if !p.is_null() {
-            return p;
-        }
-        // SAFETY: a NULL ctx makes a string that lives until freed, which we never do.
-        let p = unsafe {
-            api!(RedisModule_CreateString)(
-                std::ptr::null_mut(),
-                self.text.as_ptr().cast(),
-                self.text.len(),
-            )
-        };
-        self.ptr.store(p, Ordering::Relaxed);
-        p
-    }
 }
 
 /// Sends `cmd args...` to replicas and the AOF (binary-safe, through the `v` format).

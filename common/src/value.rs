@@ -5,11 +5,11 @@ use std::ffi::{c_int, c_void, CString};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::api;
-use crate::command::str_bytes;
 use crate::ffi::raw;
 use crate::guard::catch;
 use crate::log;
 use crate::rdb::{AofWriter, Digest, RdbError, RdbReader, RdbWriter};
+use crate::string::str_bytes;
 
 /// The registered server type of a module value.
 pub struct DataType {

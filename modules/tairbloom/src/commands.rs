@@ -9,9 +9,10 @@
 use std::ffi::CStr;
 
 use tair_common::args::{eq_ic, parse_f64, parse_i64};
+use tair_common::error::INTERNAL;
 use tair_common::error::{CmdError, CmdResult, SYNTAX};
 use tair_common::propagate::{replicate_args, utoa, Arg, Word};
-use tair_common::{Args, Ctx, Key};
+use tair_common::{Args, Ctx, RawStr, ReadKey, WriteKey};
 
 use crate::{
     format_rate, BloomError, InfoField, InfoValue, ScalableBloom, DEFAULT_CAPACITY,
@@ -83,11 +84,11 @@ pub fn parse_capacity(arg: &[u8]) -> CmdResult<u64> {
     }
 }
 
-fn open_write(ctx: &Ctx, args: &Args) -> CmdResult<Key> {
+fn open_write(ctx: &Ctx, args: &Args) -> CmdResult<WriteKey> {
     Ok(ctx.open_write(args.raw(1).ok_or(SYNTAX)?))
 }
 
-fn open_read(ctx: &Ctx, args: &Args) -> CmdResult<Key> {
+fn open_read(ctx: &Ctx, args: &Args) -> CmdResult<ReadKey> {
     Ok(ctx.open_read(args.raw(1).ok_or(SYNTAX)?))
 }
 
@@ -101,17 +102,17 @@ fn int(v: u64) -> i64 {
 type Target<'a> = (&'a mut ScalableBloom, Option<(f64, u64)>);
 
 /// A new filter with (p, c) stored in the empty `key` (nothing stored on a size-limit error).
-fn create(key: &Key, p: f64, c: u64) -> CmdResult<Target<'_>> {
+fn create(key: &mut WriteKey, p: f64, c: u64) -> CmdResult<Target<'_>> {
     let f = ScalableBloom::new(p, c).map_err(bloom_error)?;
     Ok((key.set_value(f)?, Some((p, c))))
 }
 
 /// The filter in `key`, or a new one with the defaults.
-fn existing_or_default(key: &Key) -> CmdResult<Target<'_>> {
-    match key.value::<ScalableBloom>()? {
-        Some(f) => Ok((f, None)),
-        None => create(key, DEFAULT_ERROR_RATE, DEFAULT_CAPACITY),
+fn existing_or_default(key: &mut WriteKey) -> CmdResult<Target<'_>> {
+    if key.is_empty() {
+        return create(key, DEFAULT_ERROR_RATE, DEFAULT_CAPACITY);
     }
+    Ok((key.value_mut::<ScalableBloom>()?.ok_or(INTERNAL)?, None))
 }
 
 /// What a write that added to an existing filter propagates: the command and the arguments before the
@@ -123,7 +124,7 @@ struct Plain<'a> {
 
 /// Adds the items of `args` from `first` on with one reply per item (an item over the size limit gets
 /// the error in its slot), then events and propagation.
-fn add_many(ctx: &Ctx, key: &Key, target: Target, args: &Args, first: usize, plain: Plain) {
+fn add_many(ctx: &Ctx, name: RawStr, target: Target, args: &Args, first: usize, plain: Plain) {
     let (f, created) = target;
     let items = args.from(first);
     let mut added = false;
@@ -137,14 +138,14 @@ fn add_many(ctx: &Ctx, key: &Key, target: Target, args: &Args, first: usize, pla
             Err(e) => ctx.reply_error(&bloom_error(e)),
         }
     }
-    finish_add(ctx, key, created, added, args, first, plain);
+    finish_add(ctx, name, created, added, args, first, plain);
 }
 
 /// Events and propagation of an add: created → `TFBFINSERT key CAPACITY c ERROR p ITEMS <items>`;
 /// else if something was added → the plain form followed by the items; else nothing.
 fn finish_add(
     ctx: &Ctx,
-    key: &Key,
+    name: RawStr,
     created: Option<(f64, u64)>,
     added: bool,
     args: &Args,
@@ -152,10 +153,10 @@ fn finish_add(
     plain: Plain,
 ) {
     if created.is_some() {
-        ctx.notify_module(EV_RESERVE, key.name());
+        ctx.notify_module(EV_RESERVE, name);
     }
     if added {
-        ctx.notify_module(EV_ADD, key.name());
+        ctx.notify_module(EV_ADD, name);
     }
     let items = (first..args.len())
         .filter_map(|i| args.raw(i))
@@ -165,7 +166,7 @@ fn finish_add(
         let rate = format_rate(p);
         let mut out: Vec<Arg> = Vec::with_capacity(args.len() + 6);
         out.extend([
-            Arg::Str(key.name()),
+            Arg::Str(name),
             Arg::Word(&CAPACITY),
             Arg::Bytes(utoa(c, &mut cbuf)),
             Arg::Word(&ERROR),
@@ -192,7 +193,7 @@ pub fn reserve(ctx: &Ctx, args: Args) -> CmdResult {
         Some(a) => parse_capacity(a)?,
         None => DEFAULT_CAPACITY,
     };
-    let key = open_write(ctx, &args)?;
+    let mut key = open_write(ctx, &args)?;
     if key.value::<ScalableBloom>()?.is_some() {
         return Err(ITEM_EXISTS);
     }
@@ -216,29 +217,31 @@ pub fn reserve(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// TFBFADD key item
 pub fn add(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = open_write(ctx, &args)?;
-    let (f, created) = existing_or_default(&key)?;
+    let mut key = open_write(ctx, &args)?;
+    let name = key.name();
+    let (f, created) = existing_or_default(&mut key)?;
     let result = f.add(args.at(2));
-    let head = [Arg::Str(key.name())];
+    let head = [Arg::Str(name)];
     let plain = Plain {
         cmd: c"TFBFADD",
         head: &head,
     };
-    finish_add(ctx, &key, created, result == Ok(true), &args, 2, plain);
+    finish_add(ctx, name, created, result == Ok(true), &args, 2, plain);
     ctx.reply_int(i64::from(result.map_err(bloom_error)?));
     Ok(())
 }
 
 /// TFBFMADD key item [item ...]
 pub fn madd(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = open_write(ctx, &args)?;
-    let target = existing_or_default(&key)?;
-    let head = [Arg::Str(key.name())];
+    let mut key = open_write(ctx, &args)?;
+    let name = key.name();
+    let target = existing_or_default(&mut key)?;
+    let head = [Arg::Str(name)];
     let plain = Plain {
         cmd: c"TFBFMADD",
         head: &head,
     };
-    add_many(ctx, &key, target, &args, 2, plain);
+    add_many(ctx, name, target, &args, 2, plain);
     Ok(())
 }
 
@@ -270,18 +273,21 @@ pub fn insert(ctx: &Ctx, args: Args) -> CmdResult {
         }
     }
     let first = first.filter(|&f| f < args.len()).ok_or(SYNTAX)?;
-    let key = open_write(ctx, &args)?;
-    let target = match key.value::<ScalableBloom>()? {
-        Some(f) => (f, None),
-        None if nocreate => return Err(NOT_FOUND),
-        None => create(&key, p, c)?,
+    let mut key = open_write(ctx, &args)?;
+    let name = key.name();
+    let target = if !key.is_empty() {
+        (key.value_mut::<ScalableBloom>()?.ok_or(INTERNAL)?, None)
+    } else if nocreate {
+        return Err(NOT_FOUND);
+    } else {
+        create(&mut key, p, c)?
     };
-    let head = [Arg::Str(key.name()), Arg::Word(&ITEMS)];
+    let head = [Arg::Str(name), Arg::Word(&ITEMS)];
     let plain = Plain {
         cmd: c"TFBFINSERT",
         head: &head,
     };
-    add_many(ctx, &key, target, &args, first, plain);
+    add_many(ctx, name, target, &args, first, plain);
     Ok(())
 }
 
@@ -292,16 +298,15 @@ pub fn loadchunk(ctx: &Ctx, args: Args) -> CmdResult {
         .ok_or(BAD_ITERATOR)?
         .unsigned_abs();
     let data = args.at(3);
-    let key = open_write(ctx, &args)?;
-    let current = key.value::<ScalableBloom>()?;
+    let mut key = open_write(ctx, &args)?;
     if it == 1 {
-        if current.is_some() {
+        if key.value::<ScalableBloom>()?.is_some() {
             return Err(ITEM_EXISTS);
         }
         let f = ScalableBloom::from_header(data).map_err(|_| BAD_DATA)?;
         key.set_value(f)?;
     } else {
-        let f = current.ok_or(NOT_FOUND)?;
+        let f = key.value_mut::<ScalableBloom>()?.ok_or(NOT_FOUND)?;
         f.load_chunk(it, data).map_err(|_| BAD_DATA)?;
     }
     ctx.notify_module(EV_LOADCHUNK, key.name());

@@ -28,26 +28,11 @@ pub use dump::{LoadError, Sink, SliceSource, Source, SourceError, ENCODING_VERSI
 pub use sizing::{Shape, GROWTH, SIZE_LIMIT_BYTES, TIGHTENING};
 pub use sub_filter::{ItemHash, SubFilter, HASH_SCHEME};
 
-use tair_common::command::{CommandDef, KeyAccess, Keys};
+use tair_common::command::CommandDef;
 use tair_common::load_args::LoadArgs;
 use tair_common::module::ModuleDef;
-use tair_common::{entry, value::create_type, Ctx};
-
-const RW: Keys = Keys::one(KeyAccess::ReadWrite);
-const RO: Keys = Keys::one(KeyAccess::Read);
-
-macro_rules! cmd {
-    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr) => {
-        CommandDef {
-            name: $name,
-            entry: entry!($f),
-            flags: $flags,
-            arity: $arity,
-            keys: $keys,
-            extra_keys: &[],
-        }
-    };
-}
+use tair_common::{cmd, RO, RW};
+use tair_common::{value::create_type, Ctx};
 
 /// The command table (spec §3).
 static TFBF_COMMANDS: [CommandDef; 11] = [
@@ -100,7 +85,7 @@ static BF_COMMANDS: [CommandDef; 11] = [
 /// Registers the BF.* names when the module is loaded with `tair-compat yes`.
 fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
     if load_args.tair_compat() {
-        tair_common::command::register(ctx.as_ptr(), &BF_COMMANDS)?;
+        tair_common::command::register(ctx.as_ptr(), &BF_COMMANDS, &[])?;
     }
     Ok(())
 }
@@ -112,6 +97,7 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &TFBF_COMMANDS,
     load_args: &[],
     init: Some(init),
+    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);

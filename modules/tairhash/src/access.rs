@@ -8,7 +8,7 @@ use tair_common::command::str_bytes;
 use tair_common::ctx::OwnedString;
 use tair_common::ffi::raw;
 use tair_common::propagate::{replicate_args, Arg};
-use tair_common::{api, CmdResult, Ctx, Key};
+use tair_common::{api, log, CmdResult, Ctx, Entry, RawStr, ReadKey, Vacant, WriteKey};
 
 use crate::active::{self, config, db_index, Removal};
 use crate::persist::HASH_TYPE;
@@ -146,11 +146,12 @@ fn publish_expired(ctx: &Ctx, db: usize, key: &[u8], names: &[Vec<u8>]) {
 /// The effects of removing the expired fields `names` (already removed from the hash under `key`,
 /// opened for writing) on a primary, in the order of §5.3: counters and registry, `EXHDEL`
 /// propagation, the `expired` messages, the `exhexpired` event, and deleting an emptied key.
-pub fn expired_removed(ctx: &Ctx, db: usize, key: &Key, names: &[Vec<u8>], how: Removal) {
+pub fn expired_removed(ctx: &Ctx, db: usize, key: &mut WriteKey, names: &[Vec<u8>], how: Removal) {
     if names.is_empty() {
         return;
     }
-    let key_bytes = str_bytes(key.name());
+    let name = key.name();
+    let key_bytes = str_bytes(name);
     let (empty, earliest) = match key.value::<TairHash>() {
         Ok(Some(h)) => (h.is_empty(), h.earliest_due()),
         _ => (true, None),
@@ -160,27 +161,36 @@ pub fn expired_removed(ctx: &Ctx, db: usize, key: &Key, names: &[Vec<u8>], how: 
         s.register(db, key_bytes, earliest);
     });
     let mut args = Vec::with_capacity(names.len() + 1);
-    args.push(Arg::Str(key.name()));
+    args.push(Arg::Str(name));
     args.extend(names.iter().map(|n| Arg::Bytes(n)));
     replicate_args(ctx, c"EXHDEL", &args);
     if config().expire_event_pubsub {
         publish_expired(ctx, db, key_bytes, names);
     }
-    ctx.notify_module(c"exhexpired", key.name());
+    ctx.notify_module(c"exhexpired", name);
     if empty {
-        key.delete();
-        ctx.notify_generic(c"del", key.name());
+        delete_key(ctx, key);
+    }
+}
+
+/// Deletes a key whose hash became empty and fires `del`. The server refuses a delete only for a key
+/// not opened for writing, which this type rules out; if it ever did, the empty hash must not stay
+/// stored (no server could load it): that is logged loudly.
+fn delete_key(ctx: &Ctx, key: &mut WriteKey) {
+    match key.delete() {
+        Ok(()) => ctx.notify_generic(c"del", key.name()),
+        Err(_) => log::warning("tairhash: could not delete a key whose hash became empty"),
     }
 }
 
 /// Passive expiry (§5.1): on a writable primary, removes the named fields that are stored but expired,
 /// then up to `extra` further expired fields (earliest first), with the effects of §5.3. The hash
 /// must be fetched again afterwards: the key may have been deleted.
-pub fn passive_expire(ctx: &Ctx, env: &Env, key: &Key, names: &[&[u8]], extra: usize) {
+pub fn passive_expire(ctx: &Ctx, env: &Env, key: &mut WriteKey, names: &[&[u8]], extra: usize) {
     if !env.can_expire(ctx) {
         return;
     }
-    let removed = match key.value::<TairHash>() {
+    let removed = match key.value_mut::<TairHash>() {
         // No field is due: nothing is expired (an expired field's due time is at most `now`).
         Ok(Some(h)) if !has_expired(h, env.now) => return,
         Ok(Some(h)) => {
@@ -211,6 +221,34 @@ pub enum Meets<'a> {
     Scan,
 }
 
+/// A key as a read command holds it: read-only, or opened for writing because the command removes
+/// expired fields (only a write-opened key may change the stored hash).
+pub enum HashKey {
+    Read(ReadKey),
+    Write(WriteKey),
+}
+
+impl HashKey {
+    pub fn value(&self) -> CmdResult<Option<&TairHash>> {
+        match self {
+            HashKey::Read(k) => k.value::<TairHash>(),
+            HashKey::Write(k) => k.value::<TairHash>(),
+        }
+    }
+
+    /// The key opened for writing (reopened if it was read-only).
+    pub fn into_write(self, ctx: &Ctx) -> WriteKey {
+        match self {
+            HashKey::Write(k) => k,
+            HashKey::Read(k) => {
+                let name = k.name();
+                drop(k);
+                ctx.open_write(name)
+            }
+        }
+    }
+}
+
 /// Opens `name` for a read command: read-only, unless the command will remove expired fields (a
 /// writable primary and expired fields among those it meets), then for writing with passive expiry
 /// applied. Fails with WRONGTYPE on another type. Also says whether the key existed before passive
@@ -218,9 +256,9 @@ pub enum Meets<'a> {
 pub fn open_for_read(
     ctx: &Ctx,
     env: &Env,
-    name: *mut raw::RedisModuleString,
+    name: RawStr,
     meets: Meets,
-) -> CmdResult<(Key, bool)> {
+) -> CmdResult<(HashKey, bool)> {
     let key = ctx.open_read(name);
     let mut existed = false;
     let removes = match key.value::<TairHash>()? {
@@ -229,28 +267,30 @@ pub fn open_for_read(
             existed = true;
             let meets_expired = match meets {
                 Meets::Fields(ns) => ns.iter().any(|n| h.is_stored_expired(n, env.now)),
-                Meets::All | Meets::Scan => has_expired(h, env.now),
+                Meets::All => has_expired(h, env.now),
+                // EXHSCAN reopens the key for writing itself if its page meets expired fields.
+                Meets::Scan => false,
             };
             meets_expired && env.can_expire(ctx)
         }
     };
     if !removes {
-        return Ok((key, existed));
+        return Ok((HashKey::Read(key), existed));
     }
     drop(key);
-    let key = ctx.open_write(name);
+    let mut key = ctx.open_write(name);
     match meets {
-        Meets::Fields(ns) => passive_expire(ctx, env, &key, ns, 0),
+        Meets::Fields(ns) => passive_expire(ctx, env, &mut key, ns, 0),
         Meets::All => {
-            let removed = match key.value::<TairHash>()? {
+            let removed = match key.value_mut::<TairHash>()? {
                 Some(h) => h.pop_due(env.now, usize::MAX),
                 None => Vec::new(),
             };
-            expired_removed(ctx, env.db, &key, &removed, Removal::Passive);
+            expired_removed(ctx, env.db, &mut key, &removed, Removal::Passive);
         }
         Meets::Scan => {}
     }
-    Ok((key, existed))
+    Ok((HashKey::Write(key), existed))
 }
 
 /// Opens `name` for a write command naming `fields`: WRONGTYPE on another type, then passive expiry
@@ -261,14 +301,14 @@ pub fn open_for_write(
     name: *mut raw::RedisModuleString,
     fields: &[&[u8]],
     extra: usize,
-) -> CmdResult<Key> {
-    let key = ctx.open_write(name);
+) -> CmdResult<WriteKey> {
+    let mut key = ctx.open_write(name);
     let due = match key.value::<TairHash>()? {
         Some(h) => has_expired(h, env.now) && env.can_expire(ctx),
         None => false,
     };
     if due {
-        passive_expire(ctx, env, &key, fields, extra);
+        passive_expire(ctx, env, &mut key, fields, extra);
     }
     Ok(key)
 }
@@ -281,30 +321,31 @@ pub fn write_extra() -> usize {
 /// The hash a write works on: the stored one, or a fresh one stored only if the write gives it fields.
 pub enum Slot<'k> {
     Stored(&'k mut TairHash),
-    Fresh(TairHash),
+    Fresh(TairHash, Vacant<'k>),
 }
 
 impl<'k> Slot<'k> {
-    pub fn of(key: &'k Key) -> CmdResult<Slot<'k>> {
-        Ok(match key.value::<TairHash>()? {
-            Some(h) => Slot::Stored(h),
-            None => Slot::Fresh(TairHash::new()),
+    pub fn of(key: &'k mut WriteKey) -> CmdResult<Slot<'k>> {
+        Ok(match key.entry::<TairHash>()? {
+            Entry::Occupied(h) => Slot::Stored(h),
+            Entry::Vacant(v) => Slot::Fresh(TairHash::new(), v),
         })
     }
 
     pub fn hash(&mut self) -> &mut TairHash {
         match self {
             Slot::Stored(h) => h,
-            Slot::Fresh(h) => h,
+            Slot::Fresh(h, _) => h,
         }
     }
 
-    /// Stores a fresh hash that got fields. Returns the stored hash (`None` if none is stored).
-    pub fn commit(self, key: &'k Key) -> CmdResult<Option<&'k mut TairHash>> {
+    /// Stores a fresh hash that got fields (an empty one is never stored). Returns the stored hash
+    /// (`None` if none is stored).
+    pub fn commit(self) -> CmdResult<Option<&'k mut TairHash>> {
         match self {
             Slot::Stored(h) => Ok(Some(h)),
-            Slot::Fresh(h) if h.is_empty() => Ok(None),
-            Slot::Fresh(h) => key.set_value(h).map(Some),
+            Slot::Fresh(h, _) if h.is_empty() => Ok(None),
+            Slot::Fresh(h, v) => v.insert(h).map(Some),
         }
     }
 }
@@ -313,7 +354,7 @@ impl<'k> Slot<'k> {
 /// entry at or before the key's earliest due time (the invariant active expiry relies on). A write
 /// that only postpones the earliest due time leaves the entry alone: the cycle re-reads the key when
 /// the entry falls due, which costs less than updating the index on every such write.
-pub fn reregister(env: &Env, key: &Key, before: Option<u64>, h: Option<&TairHash>) {
+pub fn reregister(env: &Env, name: RawStr, before: Option<u64>, h: Option<&TairHash>) {
     let after = h.and_then(TairHash::earliest_due);
     let unchanged = match (before, after) {
         (None, None) => true,
@@ -321,15 +362,14 @@ pub fn reregister(env: &Env, key: &Key, before: Option<u64>, h: Option<&TairHash
         _ => false,
     };
     if !unchanged {
-        let k = str_bytes(key.name());
+        let k = str_bytes(name);
         active::with(|s| s.register(env.db, k, after));
     }
 }
 
 /// Deletes a key whose hash became empty by a command (EXHDEL, EXHDELWITHVER).
-pub fn delete_emptied(ctx: &Ctx, env: &Env, key: &Key) {
-    key.delete();
-    ctx.notify_generic(c"del", key.name());
+pub fn delete_emptied(ctx: &Ctx, env: &Env, key: &mut WriteKey) {
+    delete_key(ctx, key);
     let k = str_bytes(key.name());
     active::with(|s| s.register(env.db, k, None));
 }

@@ -5,7 +5,7 @@ use std::ffi::CStr;
 
 use tair_common::error::{CmdResult, SYNTAX};
 use tair_common::propagate::{replicate_args, words, Arg};
-use tair_common::{Args, Ctx, Key};
+use tair_common::{Args, Ctx, RawStr};
 
 use crate::access::{delete_emptied, open_for_write, reregister, write_extra, Env, Slot};
 use crate::cmd_args::{
@@ -44,9 +44,9 @@ impl PropTtl {
 }
 
 /// Propagates `EXHSET key field value ABS <ver> [PXAT <T> | KEEPTTL]`.
-fn propagate_exhset(ctx: &Ctx, key: &Key, field: Arg, value: Arg, version: u64, ttl: PropTtl) {
+fn propagate_exhset(ctx: &Ctx, name: RawStr, field: Arg, value: Arg, version: u64, ttl: PropTtl) {
     let mut a = [
-        Arg::Str(key.name()),
+        Arg::Str(name),
         field,
         value,
         Arg::Word(&words::ABS),
@@ -74,7 +74,7 @@ fn propagate_exhset(ctx: &Ctx, key: &Key, field: Arg, value: Arg, version: u64, 
 fn finish_set(
     ctx: &Ctx,
     env: &Env,
-    key: &Key,
+    name: RawStr,
     before: Option<u64>,
     h: Option<&TairHash>,
     event: &CStr,
@@ -83,9 +83,9 @@ fn finish_set(
     w: &Written,
     ttl: PropTtl,
 ) {
-    reregister(env, key, before, h);
-    ctx.notify_module(event, key.name());
-    propagate_exhset(ctx, key, field, value, w.version, ttl);
+    reregister(env, name, before, h);
+    ctx.notify_module(event, name);
+    propagate_exhset(ctx, name, field, value, w.version, ttl);
 }
 
 /// EXHSET key field value [EX s|EXAT s|PX ms|PXAT ms|KEEPTTL] [NX|XX] [VER v|ABS v|GT v]
@@ -93,8 +93,9 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhset", true, Bounds::None, env.clock)?;
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     let opts = SetOptions {
         condition: o.condition,
@@ -112,12 +113,12 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
         }
         SetOutcome::Written(w) => w,
     };
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_int(i64::from(w.created));
     finish_set(
         ctx,
         &env,
-        &key,
+        name,
         before,
         h.as_deref(),
         c"exhset",
@@ -133,8 +134,9 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     let opts = SetOptions {
         condition: Condition::IfAbsent,
@@ -152,12 +154,12 @@ pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
         }
         SetOutcome::Written(w) => w,
     };
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_int(1);
     finish_set(
         ctx,
         &env,
-        &key,
+        name,
         before,
         h.as_deref(),
         c"exhsetnx",
@@ -180,14 +182,15 @@ pub fn exhmset(ctx: &Ctx, args: Args) -> CmdResult {
         .map(|i| (args.at(i), args.at(i + 1)))
         .collect();
     let names: Vec<&[u8]> = pairs.iter().map(|p| p.0).collect();
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     slot.hash().mset(&pairs, env.now).map_err(state_error)?;
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_ok();
-    reregister(&env, &key, before, h.as_deref());
-    ctx.notify_module(c"exhmset", key.name());
+    reregister(&env, name, before, h.as_deref());
+    ctx.notify_module(c"exhmset", name);
     ctx.replicate_verbatim();
     Ok(())
 }
@@ -214,23 +217,24 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
         });
     }
     let names: Vec<&[u8]> = entries.iter().map(|e| e.name).collect();
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     let written = slot
         .hash()
         .mset_with_options(&entries, env.now)
         .map_err(state_error)?;
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_ok();
-    reregister(&env, &key, before, h.as_deref());
-    ctx.notify_module(c"exhmsetwithopts", key.name());
+    reregister(&env, name, before, h.as_deref());
+    ctx.notify_module(c"exhmsetwithopts", name);
     for (j, w) in written.iter().enumerate() {
         let i = 2 + 4 * j;
         let ttl = w.expiry.map_or(PropTtl::None, PropTtl::At);
         propagate_exhset(
             ctx,
-            &key,
+            name,
             Arg::Str(raw_arg(args, i)?),
             Arg::Str(raw_arg(args, i + 1)?),
             w.version,
@@ -247,8 +251,9 @@ fn expire_generic(ctx: &Ctx, args: Args, kind: TimeKind, cmd: &str, event: &CStr
     let rule = expire_version(args, 4)?;
     let at = absolute_ms(kind, t, env.clock, cmd)?;
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
+    let name = key.name();
+    let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
         return Ok(());
     };
@@ -258,13 +263,13 @@ fn expire_generic(ctx: &Ctx, args: Args, kind: TimeKind, cmd: &str, event: &CStr
         return Ok(());
     };
     ctx.reply_int(1);
-    reregister(&env, &key, before, Some(h));
-    ctx.notify_module(event, key.name());
+    reregister(&env, name, before, Some(h));
+    ctx.notify_module(event, name);
     replicate_args(
         ctx,
         c"EXHPEXPIREAT",
         &[
-            Arg::Str(key.name()),
+            Arg::Str(name),
             Arg::Str(raw_arg(args, 2)?),
             Arg::Uint(w.expiry.unwrap_or(at)),
             Arg::Word(&words::ABS),
@@ -294,8 +299,9 @@ pub fn exhexpire(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhpersist(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
+    let name = key.name();
+    let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
         return Ok(());
     };
@@ -305,8 +311,8 @@ pub fn exhpersist(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     }
     ctx.reply_int(1);
-    reregister(&env, &key, before, Some(h));
-    ctx.notify_module(c"exhpersist", key.name());
+    reregister(&env, name, before, Some(h));
+    ctx.notify_module(c"exhpersist", name);
     ctx.replicate_verbatim();
     Ok(())
 }
@@ -316,8 +322,9 @@ pub fn exhsetver(ctx: &Ctx, args: Args) -> CmdResult {
     let version = version_arg(args.at(3), 1)?;
     let env = Env::of(ctx);
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let name = key.name();
+    let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
         return Ok(());
     };
@@ -326,7 +333,7 @@ pub fn exhsetver(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     }
     ctx.reply_int(1);
-    ctx.notify_module(c"exhsetver", key.name());
+    ctx.notify_module(c"exhsetver", name);
     ctx.replicate_verbatim();
     Ok(())
 }
@@ -337,8 +344,9 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhincrby", false, Bounds::Int, env.clock)?;
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     let opts = IncrOptions {
         version: o.version,
@@ -350,13 +358,13 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
         .hash()
         .incr_by(field, delta, opts, env.now)
         .map_err(state_error)?;
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_int(r);
     let text = r.to_string();
     finish_set(
         ctx,
         &env,
-        &key,
+        name,
         before,
         h.as_deref(),
         c"exhincrby",
@@ -374,8 +382,9 @@ pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhincrbyfloat", false, Bounds::Float, env.clock)?;
     let field = args.at(2);
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
-    let mut slot = Slot::of(&key)?;
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let name = key.name();
+    let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
     let opts = IncrOptions {
         version: o.version,
@@ -387,12 +396,12 @@ pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         .hash()
         .incr_by_float(field, delta, opts, env.now)
         .map_err(state_error)?;
-    let h = slot.commit(&key)?;
+    let h = slot.commit()?;
     ctx.reply_bulk(text.as_bytes());
     finish_set(
         ctx,
         &env,
-        &key,
+        name,
         before,
         h.as_deref(),
         c"exhincrbyfloat",
@@ -414,8 +423,9 @@ fn delete_generic(
 ) -> CmdResult {
     let env = Env::of(ctx);
     let names: Vec<&[u8]> = fields.iter().map(|&i| args.at(i)).collect();
-    let key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, 0)?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, 0)?;
+    let name = key.name();
+    let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
         return Ok(());
     };
@@ -431,16 +441,16 @@ fn delete_generic(
     }
     let emptied = h.is_empty();
     let mut prop = Vec::with_capacity(deleted.len() + 1);
-    prop.push(Arg::Str(key.name()));
+    prop.push(Arg::Str(name));
     for &i in &deleted {
         prop.push(Arg::Str(raw_arg(args, i)?));
     }
     replicate_args(ctx, c"EXHDEL", &prop);
-    ctx.notify_module(c"exhdel", key.name());
+    ctx.notify_module(c"exhdel", name);
     if emptied {
-        delete_emptied(ctx, &env, &key);
+        delete_emptied(ctx, &env, &mut key);
     } else {
-        reregister(&env, &key, before, Some(h));
+        reregister(&env, name, before, Some(h));
     }
     Ok(())
 }

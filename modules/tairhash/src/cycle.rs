@@ -114,10 +114,10 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
                     continue;
                 }
             }
-            let key = ctx.open_write(name.as_ptr());
+            let mut key = ctx.open_write(name.as_ptr());
             loop {
                 let n = budget.chunk();
-                let names = match key.value::<TairHash>() {
+                let names = match key.value_mut::<TairHash>() {
                     Ok(Some(h)) => h.pop_due(threshold, n),
                     _ => Vec::new(),
                 };
@@ -125,7 +125,7 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
                     break;
                 }
                 budget.spend(names.len());
-                expired_removed(ctx, db, &key, &names, Removal::Active);
+                expired_removed(ctx, db, &mut key, &names, Removal::Active);
                 if budget.exhausted() {
                     break;
                 }

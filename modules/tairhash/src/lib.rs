@@ -62,26 +62,11 @@ pub use options::{
 pub use active::Config;
 pub use glob::glob_match;
 
-use tair_common::command::{CommandDef, KeyAccess, Keys};
+use tair_common::command::{CommandDef, Keys};
 use tair_common::load_args::LoadArgs;
 use tair_common::module::ModuleDef;
-use tair_common::{entry, value::create_type, Ctx};
-
-const RW: Keys = Keys::one(KeyAccess::ReadWrite);
-const RO: Keys = Keys::one(KeyAccess::Read);
-
-macro_rules! cmd {
-    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr) => {
-        CommandDef {
-            name: $name,
-            entry: entry!($f),
-            flags: $flags,
-            arity: $arity,
-            keys: $keys,
-            extra_keys: &[],
-        }
-    };
-}
+use tair_common::{cmd, RO, RW};
+use tair_common::{value::create_type, Ctx};
 
 /// The command table (spec §3, and EXHDELREPL of §4.30).
 pub static COMMANDS: [CommandDef; 31] = [
@@ -179,6 +164,7 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: active::LOAD_ARGS,
     init: Some(init),
+    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);

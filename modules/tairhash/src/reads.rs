@@ -30,7 +30,7 @@ fn one_field(ctx: &Ctx, args: Args, read: impl FnOnce(Lookup<'_>)) -> CmdResult 
     let env = Env::for_read(ctx);
     let field = args.at(2);
     let (key, existed) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&[field]))?;
-    let hash = key.value::<TairHash>()?.map(|h| &*h);
+    let hash = key.value()?;
     read(Lookup {
         existed,
         field: hash.and_then(|h| h.get(field, env.now)),
@@ -110,7 +110,7 @@ fn mget_generic(ctx: &Ctx, args: Args, with_version: bool) -> CmdResult {
     let env = Env::for_read(ctx);
     let names: Vec<&[u8]> = args.iter().skip(2).collect();
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&names))?;
-    let h = key.value::<TairHash>()?;
+    let h = key.value()?;
     ctx.reply_array(names.len());
     for n in &names {
         match h.as_ref().and_then(|h| h.get(n, env.now)) {
@@ -165,7 +165,7 @@ enum Whole {
 fn whole_generic(ctx: &Ctx, args: Args, what: Whole) -> CmdResult {
     let env = Env::for_read(ctx);
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::All)?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let Some(h) = key.value()? else {
         ctx.reply_array(0);
         return Ok(());
     };
@@ -218,7 +218,7 @@ pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
     let (pattern, count) = scan_opts(args, 3)?;
     let env = Env::for_read(ctx);
     let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Scan)?;
-    let Some(h) = key.value::<TairHash>()? else {
+    let Some(h) = key.value()? else {
         ctx.reply_array(2);
         ctx.reply_bulk(b"0");
         ctx.reply_array(0);
@@ -240,14 +240,17 @@ pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
     ctx.set_array_len(n);
     let expired = page.expired;
     if !expired.is_empty() && env.can_expire(ctx) {
-        let removed: Vec<Vec<u8>> = match key.value::<TairHash>()? {
+        // Removal goes through a key opened for writing (reopened here if it was read-only), so the
+        // server sees the change and an emptied key is deleted, never left stored with no field.
+        let mut key = key.into_write(ctx);
+        let removed: Vec<Vec<u8>> = match key.value_mut::<TairHash>()? {
             Some(h) => expired
                 .into_iter()
                 .filter(|name| h.remove_expired(name, env.now))
                 .collect(),
             None => Vec::new(),
         };
-        expired_removed(ctx, env.db, &key, &removed, Removal::Passive);
+        expired_removed(ctx, env.db, &mut key, &removed, Removal::Passive);
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::ExpireSpec;
 use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use tair_common::propagate::{itoa, replicate_args, words, Arg};
-use tair_common::{Args, Ctx, Key, KeyKind, Origin};
+use tair_common::{Args, Ctx, KeyKind, Origin, RawStr, WriteKey};
 
 use crate::exstring::{ExString, VersionArg, VersionError, MAX_VERSION};
 
@@ -216,12 +216,12 @@ fn resolve_ttl(ttl: Option<Ttl>, ctx: &Ctx, cmd: &str) -> CmdResult<TtlAbs> {
 }
 
 /// Opens `key` for writing and returns its exstrtype value (None if missing), WRONGTYPE otherwise.
-fn open_ex(key: &Key) -> CmdResult<Option<&mut ExString>> {
-    key.value::<ExString>()
+fn open_ex(key: &mut WriteKey) -> CmdResult<Option<&mut ExString>> {
+    key.value_mut::<ExString>()
 }
 
 /// Applies the TTL decision to a key just written.
-fn apply_ttl(ctx: &Ctx, key: &Key, ttl: TtlAbs) {
+fn apply_ttl(ctx: &Ctx, key: &mut WriteKey, ttl: TtlAbs) {
     match ttl {
         TtlAbs::Clear => key.remove_expire(),
         TtlAbs::Keep => {}
@@ -235,12 +235,14 @@ fn apply_ttl(ctx: &Ctx, key: &Key, ttl: TtlAbs) {
 /// After a write with an absolute time already past (client on a primary only): delete the key at once,
 /// propagate `DEL` if it existed before. Returns true when the key was removed (the caller then
 /// propagates nothing else).
-fn expire_if_past(ctx: &Ctx, key: &Key, ttl: TtlAbs, existed: bool) -> bool {
+fn expire_if_past(ctx: &Ctx, key: &mut WriteKey, ttl: TtlAbs, existed: bool) -> bool {
     let TtlAbs::At(ms) = ttl else { return false };
     if ms > ctx.now_ms() || ctx.origin() != Origin::Client {
         return false;
     }
-    key.delete();
+    if key.delete().is_err() {
+        return false;
+    }
     ctx.notify_generic(c"del", key.name());
     if existed {
         replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
@@ -249,10 +251,10 @@ fn expire_if_past(ctx: &Ctx, key: &Key, ttl: TtlAbs, existed: bool) -> bool {
 }
 
 /// Propagates `EXSET key <value> ABS <ver> FLAGS <flags> [PXAT t | KEEPTTL]`.
-fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) {
+fn propagate_exset(ctx: &Ctx, name: RawStr, value: Arg, v: &ExString, ttl: TtlAbs) {
     let mut tb = [0u8; 20];
     let mut args = [
-        Arg::Str(key.name()),
+        Arg::Str(name),
         value,
         Arg::Word(&words::ABS),
         Arg::Uint(v.version),
@@ -277,26 +279,32 @@ fn propagate_exset(ctx: &Ctx, key: &Key, value: Arg, v: &ExString, ttl: TtlAbs) 
 }
 
 /// The common end of EXSET-like writes: TTL, events, past-time deletion, propagation.
-fn finish_write(ctx: &Ctx, key: &Key, event: &CStr, ttl: TtlAbs, existed: bool, value: Arg) {
+fn finish_write(
+    ctx: &Ctx,
+    key: &mut WriteKey,
+    event: &CStr,
+    ttl: TtlAbs,
+    existed: bool,
+    value: Arg,
+) {
     ctx.notify_module(event, key.name());
     apply_ttl(ctx, key, ttl);
     if expire_if_past(ctx, key, ttl, existed) {
         return;
     }
     if let Ok(Some(v)) = key.value::<ExString>() {
-        propagate_exset(ctx, key, value, v, ttl);
+        propagate_exset(ctx, key.name(), value, v, ttl);
     }
 }
 
 /// Writes `new_value` into `key` (creating it when missing) with the version rules; returns the version.
 fn store(
-    key: &Key,
-    cur: Option<&mut ExString>,
+    key: &mut WriteKey,
     new_value: &[u8],
     ver: VersionArg,
     flags: Option<u32>,
 ) -> CmdResult<u64> {
-    match cur {
+    match open_ex(key)? {
         Some(v) => {
             let next = ver.next(v.version).map_err(version_err)?;
             v.value.clear();
@@ -332,17 +340,17 @@ pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
         },
     )?;
     let ttl = resolve_ttl(o.ttl, ctx, "exset")?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let cur = open_ex(&key)?;
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = key.value::<ExString>()?;
     let existed = cur.is_some();
     if (existed && o.nx) || (!existed && o.xx) {
         ctx.reply_null();
         return Ok(());
     }
-    if let Some(v) = &cur {
+    if let Some(v) = cur {
         o.ver.check(v.version).map_err(version_err)?;
     }
-    let version = store(&key, cur, args.at(2), o.ver, o.flags)?;
+    let version = store(&mut key, args.at(2), o.ver, o.flags)?;
     if o.withversion {
         ctx.reply_int(version as i64);
     } else {
@@ -350,7 +358,7 @@ pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
     }
     finish_write(
         ctx,
-        &key,
+        &mut key,
         c"exset",
         ttl,
         existed,
@@ -388,13 +396,14 @@ pub fn exsetver(ctx: &Ctx, args: Args) -> CmdResult {
         Some(v) if v >= 1 => v as u64,
         _ => return Err(SYNTAX),
     };
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    match open_ex(&key)? {
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let name = key.name();
+    match open_ex(&mut key)? {
         None => ctx.reply_int(0),
         Some(v) => {
             v.version = ver;
             ctx.reply_int(1);
-            ctx.notify_module(c"exsetver", key.name());
+            ctx.notify_module(c"exsetver", name);
             ctx.replicate_verbatim();
         }
     }
@@ -418,14 +427,14 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
         },
     )?;
     let ttl = resolve_ttl(o.ttl, ctx, "exincrby")?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let cur = open_ex(&key)?;
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = key.value::<ExString>()?;
     let existed = cur.is_some();
     if (existed && o.nx) || (!existed && o.xx) {
         ctx.reply_null();
         return Ok(());
     }
-    let candidate = match &cur {
+    let candidate = match cur {
         Some(v) => {
             let stored = parse_i64(&v.value).ok_or(NOT_INT)?;
             o.ver.check(v.version).map_err(version_err)?;
@@ -443,7 +452,7 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
     };
     let mut nb = [0u8; 20];
     let text = itoa(result, &mut nb);
-    let version = store(&key, cur, text, o.ver, None)?;
+    let version = store(&mut key, text, o.ver, None)?;
     if o.withversion {
         ctx.reply_array(2);
         ctx.reply_int(result);
@@ -451,7 +460,7 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
     } else {
         ctx.reply_int(result);
     }
-    finish_write(ctx, &key, c"exincrby", ttl, existed, Arg::Bytes(text));
+    finish_write(ctx, &mut key, c"exincrby", ttl, existed, Arg::Bytes(text));
     Ok(())
 }
 
@@ -471,14 +480,14 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         },
     )?;
     let ttl = resolve_ttl(o.ttl, ctx, "exincrbyfloat")?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let cur = open_ex(&key)?;
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let cur = key.value::<ExString>()?;
     let existed = cur.is_some();
     if (existed && o.nx) || (!existed && o.xx) {
         ctx.reply_null();
         return Ok(());
     }
-    let base = match &cur {
+    let base = match cur {
         Some(v) => {
             let stored = parse_f64(&v.value).ok_or(NOT_FLOAT)?;
             o.ver.check(v.version).map_err(version_err)?;
@@ -491,9 +500,16 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         return Err(OVERFLOW);
     }
     let text = format_double(r, 15).into_bytes();
-    store(&key, cur, &text, o.ver, None)?;
+    store(&mut key, &text, o.ver, None)?;
     ctx.reply_bulk(&text);
-    finish_write(ctx, &key, c"exincrbyfloat", ttl, existed, Arg::Bytes(&text));
+    finish_write(
+        ctx,
+        &mut key,
+        c"exincrbyfloat",
+        ttl,
+        existed,
+        Arg::Bytes(&text),
+    );
     Ok(())
 }
 
@@ -513,8 +529,8 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
         },
     )?;
     let ttl = resolve_ttl(o.ttl, ctx, "excas")?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let Some(v) = open_ex(&key)? else {
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = open_ex(&mut key)? else {
         ctx.reply_int(-1);
         return Ok(());
     };
@@ -535,7 +551,7 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
     ctx.reply_int(next as i64);
     finish_write(
         ctx,
-        &key,
+        &mut key,
         c"excas",
         ttl,
         true,
@@ -547,8 +563,8 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXCAD key version
 pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
     let want = parse_i64(args.at(2)).ok_or(SYNTAX)?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let Some(v) = open_ex(&key)? else {
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = key.value::<ExString>()? else {
         ctx.reply_int(-1);
         return Ok(());
     };
@@ -556,7 +572,7 @@ pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(0);
         return Ok(());
     }
-    key.delete();
+    key.delete()?;
     ctx.reply_int(1);
     ctx.notify_generic(c"del", key.name());
     replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
@@ -573,15 +589,14 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
             ..NONE
         },
     )?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let cur = open_ex(&key)?;
-    let existed = cur.is_some();
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let existed = key.value::<ExString>()?.is_some();
     if (existed && o.nx) || (!existed && o.xx) {
         ctx.reply_null();
         return Ok(());
     }
     let data = args.at(2);
-    let version = match cur {
+    let version = match open_ex(&mut key)? {
         Some(v) => {
             o.ver.check(v.version).map_err(version_err)?;
             let next = o.ver.next(v.version).map_err(version_err)?;
@@ -640,8 +655,8 @@ pub fn exgae(ctx: &Ctx, args: Args) -> CmdResult {
     let TtlAbs::At(ms) = resolve_ttl(o.ttl, ctx, "exgae")? else {
         return Err(SYNTAX);
     };
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
-    let Some(v) = open_ex(&key)? else {
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let Some(v) = key.value::<ExString>()? else {
         ctx.reply_null();
         return Ok(());
     };
@@ -651,7 +666,7 @@ pub fn exgae(ctx: &Ctx, args: Args) -> CmdResult {
     ctx.reply_int(i64::from(v.flags));
     key.set_abs_expire(ms);
     ctx.notify_generic(c"expire", key.name());
-    if expire_if_past(ctx, &key, TtlAbs::At(ms), true) {
+    if expire_if_past(ctx, &mut key, TtlAbs::At(ms), true) {
         return Ok(());
     }
     let mut tb = [0u8; 20];
@@ -675,7 +690,7 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
         },
     )?;
     let ttl = resolve_ttl(o.ttl, ctx, "cas")?;
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
     match key.kind() {
         KeyKind::Empty => {
             ctx.reply_int(-1);
@@ -684,20 +699,17 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
         KeyKind::String => {}
         _ => return Err(WRONGTYPE),
     }
-    if key.string_bytes() != args.at(2) {
+    // Compared without DMA, which would re-encode a stored int string as raw even on a failed CAS.
+    if ctx.string_value(key.name()).as_deref() != Some(args.at(2)) {
         ctx.reply_int(0);
         return Ok(());
     }
     let newval = args.raw(3).ok_or(SYNTAX)?;
     key.string_overwrite(args.at(3))?;
     ctx.reply_int(1);
-    ctx.notify(
-        tair_common::ffi::raw::REDISMODULE_NOTIFY_STRING,
-        c"set",
-        key.name(),
-    );
-    apply_ttl(ctx, &key, ttl);
-    if expire_if_past(ctx, &key, ttl, true) {
+    ctx.notify_string(c"set", key.name());
+    apply_ttl(ctx, &mut key, ttl);
+    if expire_if_past(ctx, &mut key, ttl, true) {
         return Ok(());
     }
     let mut tb = [0u8; 20];
@@ -716,7 +728,7 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// CAD key value (native strings)
 pub fn cad(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
+    let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
     match key.kind() {
         KeyKind::Empty => {
             ctx.reply_int(-1);
@@ -725,11 +737,11 @@ pub fn cad(ctx: &Ctx, args: Args) -> CmdResult {
         KeyKind::String => {}
         _ => return Err(WRONGTYPE),
     }
-    if key.string_bytes() != args.at(2) {
+    if ctx.string_value(key.name()).as_deref() != Some(args.at(2)) {
         ctx.reply_int(0);
         return Ok(());
     }
-    key.delete();
+    key.delete()?;
     ctx.reply_int(1);
     ctx.notify_generic(c"del", key.name());
     replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);

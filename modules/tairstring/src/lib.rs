@@ -12,25 +12,10 @@ pub mod persist;
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
 use tair_common::module::ModuleDef;
-use tair_common::{entry, value::create_type};
+use tair_common::value::create_type;
+use tair_common::{cmd, RO, RW};
 
 use crate::exstring::ExString;
-
-const RW: Keys = Keys::one(KeyAccess::ReadWrite);
-const RO: Keys = Keys::one(KeyAccess::Read);
-
-macro_rules! cmd {
-    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr) => {
-        CommandDef {
-            name: $name,
-            entry: entry!($f),
-            flags: $flags,
-            arity: $arity,
-            keys: $keys,
-            extra_keys: &[],
-        }
-    };
-}
 
 static COMMANDS: [CommandDef; 12] = [
     cmd!("exset", commands::exset, "write deny-oom", -3, RW),
@@ -78,6 +63,7 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);

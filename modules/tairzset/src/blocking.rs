@@ -6,22 +6,14 @@
 //! a key of ours is never empty, so a client only ever waits on missing keys; on wake-up the key may be
 //! missing again or hold another type, and the client then keeps waiting.
 
-use std::ffi::c_int;
-
 use smallvec::SmallVec;
-use tair_common::api;
-use tair_common::error::{CmdError, CmdResult};
-use tair_common::ffi::raw;
-use tair_common::guard::catch;
+use tair_common::error::{CmdResult, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT};
 use tair_common::propagate::{replicate_args, Arg, Word};
-use tair_common::{Args, Ctx, Origin};
+use tair_common::{raw_arg, Args, BlockOnKeys, Ctx, Origin, RawStr};
 
-use crate::commands::{raw_arg, zset_of};
+use crate::commands::zset_mut;
 use crate::reply::{delete_if_empty, ScoreText};
 use crate::score::parse_dim;
-
-const TIMEOUT_NOT_FLOAT: CmdError = CmdError::Static(c"ERR timeout is not a float or out of range");
-const TIMEOUT_NEGATIVE: CmdError = CmdError::Static(c"ERR timeout is negative");
 
 static ONE: Word = Word::new(b"1");
 
@@ -41,9 +33,9 @@ pub fn parse_timeout(a: &[u8]) -> CmdResult<i64> {
 
 /// Pops one member of `name` if it holds a non-empty tairzset: replies `[key, member, score]`, fires the
 /// events, propagates `EXZPOP* key 1`. `Ok(false)` when the key is missing; WRONGTYPE for another type.
-fn try_serve(ctx: &Ctx, name: *mut raw::RedisModuleString, max: bool) -> CmdResult<bool> {
-    let key = ctx.open_write(name);
-    let Some(z) = zset_of(&key)? else {
+fn try_serve(ctx: &Ctx, name: RawStr, max: bool) -> CmdResult<bool> {
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         return Ok(false);
     };
     let Some((member, score)) = z.pop(1, max).pop() else {
@@ -54,7 +46,7 @@ fn try_serve(ctx: &Ctx, name: *mut raw::RedisModuleString, max: bool) -> CmdResu
     ctx.reply_bulk(&member);
     ScoreText::default().reply(ctx, score.as_slice());
     ctx.notify_module(if max { c"exzpopmax" } else { c"exzpopmin" }, name);
-    delete_if_empty(ctx, &key, z);
+    delete_if_empty(ctx, &mut key);
     replicate_args(
         ctx,
         if max { c"EXZPOPMAX" } else { c"EXZPOPMIN" },
@@ -66,15 +58,26 @@ fn try_serve(ctx: &Ctx, name: *mut raw::RedisModuleString, max: bool) -> CmdResu
 /// True when this call may not block: MULTI, scripts, a client that denies blocking, the replication
 /// stream or AOF loading, or a server without the blocking API.
 fn cannot_block(ctx: &Ctx) -> bool {
+    use tair_common::ffi::raw;
     let denied = raw::REDISMODULE_CTX_FLAGS_MULTI
         | raw::REDISMODULE_CTX_FLAGS_LUA
         | raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING;
-    // SAFETY: plain reads of function pointers filled in by RedisModule_Init.
-    let api_ok = unsafe { raw::RedisModule_BlockClientOnKeys }.is_some()
-        // SAFETY: as above.
-        && unsafe { raw::RedisModule_GetBlockedClientReadyKey }.is_some();
-    ctx.flags() & denied != 0 || ctx.origin() != Origin::Client || !api_ok
+    ctx.flags() & denied != 0 || ctx.origin() != Origin::Client || !ctx.can_block_on_keys()
 }
+
+fn timed_out(ctx: &Ctx) {
+    ctx.reply_null_array();
+}
+
+static BLOCKED_MIN: BlockOnKeys = BlockOnKeys {
+    ready: |ctx, name| matches!(try_serve(ctx, name, false), Ok(true)),
+    timeout: timed_out,
+};
+
+static BLOCKED_MAX: BlockOnKeys = BlockOnKeys {
+    ready: |ctx, name| matches!(try_serve(ctx, name, true), Ok(true)),
+    timeout: timed_out,
+};
 
 fn bzpop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
     let last = args.len().saturating_sub(1);
@@ -88,71 +91,12 @@ fn bzpop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
         ctx.reply_null_array();
         return Ok(());
     }
-    let mut keys: SmallVec<[*mut raw::RedisModuleString; 8]> =
-        (1..last).filter_map(|i| args.raw(i)).collect();
-    let reply_cb: raw::RedisModuleCmdFunc = if max {
-        Some(served_max)
-    } else {
-        Some(served_min)
-    };
-    // SAFETY: valid ctx; the keys are live argument strings (the server keeps its own references);
-    // no private data, so no free callback.
-    let bc = unsafe {
-        api!(RedisModule_BlockClientOnKeys)(
-            ctx.as_ptr(),
-            reply_cb,
-            Some(timed_out),
-            None,
-            timeout,
-            keys.as_mut_ptr(),
-            c_int::try_from(keys.len()).unwrap_or(c_int::MAX),
-            std::ptr::null_mut(),
-        )
-    };
-    if bc.is_null() {
+    let keys: SmallVec<[RawStr; 8]> = (1..last).filter_map(|i| args.raw(i)).collect();
+    let on = if max { &BLOCKED_MAX } else { &BLOCKED_MIN };
+    if !ctx.block_on_keys(&keys, timeout, on) {
         ctx.reply_null_array();
     }
     Ok(())
-}
-
-/// Called when one of the keys was signalled ready: serve from it, or keep waiting (ERR).
-fn on_ready(ctx: *mut raw::RedisModuleCtx, max: bool) -> c_int {
-    let c = Ctx::from_raw(ctx);
-    let served = catch(|| {
-        // SAFETY: valid ctx of a reply callback of a client blocked on keys.
-        let name = unsafe { api!(RedisModule_GetBlockedClientReadyKey)(ctx) };
-        !name.is_null() && matches!(try_serve(&c, name, max), Ok(true))
-    });
-    if served == Some(true) {
-        raw::REDISMODULE_OK as c_int
-    } else {
-        raw::REDISMODULE_ERR as c_int
-    }
-}
-
-unsafe extern "C" fn served_min(
-    ctx: *mut raw::RedisModuleCtx,
-    _argv: *mut *mut raw::RedisModuleString,
-    _argc: c_int,
-) -> c_int {
-    on_ready(ctx, false)
-}
-
-unsafe extern "C" fn served_max(
-    ctx: *mut raw::RedisModuleCtx,
-    _argv: *mut *mut raw::RedisModuleString,
-    _argc: c_int,
-) -> c_int {
-    on_ready(ctx, true)
-}
-
-unsafe extern "C" fn timed_out(
-    ctx: *mut raw::RedisModuleCtx,
-    _argv: *mut *mut raw::RedisModuleString,
-    _argc: c_int,
-) -> c_int {
-    let _ = catch(|| Ctx::from_raw(ctx).reply_null_array());
-    raw::REDISMODULE_OK as c_int
 }
 
 /// EXBZPOPMIN key [key ...] timeout

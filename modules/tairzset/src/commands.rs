@@ -4,10 +4,10 @@
 use rand::thread_rng;
 use smallvec::SmallVec;
 use tair_common::args::{eq_ic, parse_i64, parse_u64, ArgCursor};
-use tair_common::error::{CmdError, CmdResult, NOT_INTEGER, SYNTAX};
+use tair_common::error::{CmdError, CmdResult, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX};
 use tair_common::ffi::raw;
 use tair_common::propagate::{replicate_args, utoa, Arg};
-use tair_common::{Args, Ctx, Key};
+use tair_common::{Args, Ctx, ReadKey, WriteKey};
 
 use crate::glob;
 use crate::reply::{
@@ -34,12 +34,17 @@ pub(crate) fn raw_arg(args: Args, i: usize) -> CmdResult<*mut raw::RedisModuleSt
 }
 
 fn int_arg(a: &[u8]) -> CmdResult<i64> {
-    parse_i64(a).ok_or(NOT_INTEGER)
+    parse_i64(a).ok_or(NOT_INTEGER_OR_OUT_OF_RANGE)
 }
 
 /// The tairzset in `key`, `None` when the key is missing, WRONGTYPE for any other type.
-pub(crate) fn zset_of(key: &Key) -> CmdResult<Option<&mut TairZset>> {
+pub(crate) fn zset_of(key: &ReadKey) -> CmdResult<Option<&TairZset>> {
     key.value::<TairZset>()
+}
+
+/// The tairzset in `key` to change, `None` when the key is missing, WRONGTYPE for any other type.
+pub(crate) fn zset_mut(key: &mut WriteKey) -> CmdResult<Option<&mut TairZset>> {
+    key.value_mut::<TairZset>()
 }
 
 /// Parses one score tuple (§2.4) into `out`; returns its width.
@@ -101,20 +106,20 @@ pub fn exzadd(ctx: &Ctx, args: Args) -> CmdResult {
         }
         dims = d;
     }
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let cur = zset_of(&key)?;
-    if cur.as_ref().is_some_and(|z| z.dims() != dims) {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    if key.value::<TairZset>()?.is_some_and(|z| z.dims() != dims) {
         return Err(INVALID_SCORE);
     }
     if incr {
         let member = args.at(first + 1);
-        return incr_one(ctx, &key, cur, member, &flat, cond);
+        return incr_one(ctx, &mut key, member, &flat, cond);
     }
     let pairs: SmallVec<[(&[f64], &[u8]); 4]> = flat
         .chunks_exact(dims)
         .zip((first + 1..args.len()).step_by(2).map(|i| args.at(i)))
         .collect();
-    let summary = match cur {
+    let summary = match zset_mut(&mut key)? {
         Some(z) => z.add_many(&pairs, cond).map_err(zerr)?,
         None if xx => {
             ctx.reply_int(0);
@@ -132,7 +137,7 @@ pub fn exzadd(ctx: &Ctx, args: Args) -> CmdResult {
     let changed = summary.added + summary.updated;
     ctx.reply_int(if ch { changed } else { summary.added } as i64);
     if changed > 0 {
-        ctx.notify_module(c"exzadd", key.name());
+        ctx.notify_module(c"exzadd", name);
         ctx.replicate_verbatim();
     }
     Ok(())
@@ -142,14 +147,14 @@ pub fn exzadd(ctx: &Ctx, args: Args) -> CmdResult {
 /// Replies the new score, or nil when NX/XX prevented the operation.
 fn incr_one(
     ctx: &Ctx,
-    key: &Key,
-    cur: Option<&mut TairZset>,
+    key: &mut WriteKey,
     member: &[u8],
     incr: &[f64],
     cond: AddCondition,
 ) -> CmdResult {
+    let name = key.name();
     let mut text = ScoreText::default();
-    let outcome = match cur {
+    let outcome = match zset_mut(key)? {
         Some(z) => {
             let o = z.add(member, incr, cond, true).map_err(zerr)?;
             if let Some(s) = z.score(member) {
@@ -175,7 +180,7 @@ fn incr_one(
         }
     }
     if matches!(outcome, AddOutcome::Added | AddOutcome::Updated) {
-        ctx.notify_module(c"exzincr", key.name());
+        ctx.notify_module(c"exzincr", name);
         ctx.replicate_verbatim();
     }
     Ok(())
@@ -185,12 +190,12 @@ fn incr_one(
 pub fn exzincrby(ctx: &Ctx, args: Args) -> CmdResult {
     let mut incr: SmallVec<[f64; 8]> = SmallVec::new();
     let dims = parse_score_into(args.at(2), &mut incr)?;
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let cur = zset_of(&key)?;
-    if cur.as_ref().is_some_and(|z| z.dims() != dims) {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    if key.value::<TairZset>()?.is_some_and(|z| z.dims() != dims) {
         return Err(INVALID_SCORE);
     }
-    incr_one(ctx, &key, cur, args.at(3), &incr, AddCondition::Always)
+    incr_one(ctx, &mut key, args.at(3), &incr, AddCondition::Always)
 }
 
 // ---- scores --------------------------------------------------------------------------------------------
@@ -339,8 +344,9 @@ pub fn exzrevrangebylex(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXZREM key member [member ...]
 pub fn exzrem(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let Some(z) = zset_of(&key)? else {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
         return Ok(());
     };
@@ -355,20 +361,23 @@ pub fn exzrem(ctx: &Ctx, args: Args) -> CmdResult {
     }
     ctx.reply_int(removed);
     if removed > 0 {
-        ctx.notify_module(c"exzrem", key.name());
-        delete_if_empty(ctx, &key, z);
+        ctx.notify_module(c"exzrem", name);
+        delete_if_empty(ctx, &mut key);
         ctx.replicate_verbatim();
     }
     Ok(())
 }
 
 /// The common end of EXZREMRANGEBY*: remove the span, reply the count, events, propagation.
-fn remove_span(ctx: &Ctx, key: &Key, z: &mut TairZset, span: Span, event: &std::ffi::CStr) {
-    let removed = z.remove_span(span);
+fn remove_span(ctx: &Ctx, key: &mut WriteKey, span: Span, event: &std::ffi::CStr) {
+    let removed = match zset_mut(key) {
+        Ok(Some(z)) => z.remove_span(span),
+        _ => 0,
+    };
     ctx.reply_int(removed as i64);
     if removed > 0 {
         ctx.notify_module(event, key.name());
-        delete_if_empty(ctx, key, z);
+        delete_if_empty(ctx, key);
         ctx.replicate_verbatim();
     }
 }
@@ -376,13 +385,14 @@ fn remove_span(ctx: &Ctx, key: &Key, z: &mut TairZset, span: Span, event: &std::
 /// EXZREMRANGEBYSCORE key min max
 pub fn exzremrangebyscore(ctx: &Ctx, args: Args) -> CmdResult {
     let range = score_range(args, false)?;
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let Some(z) = zset_of(&key)? else {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
         return Ok(());
     };
     let span = z.score_span(&range, false, None).map_err(zerr)?;
-    remove_span(ctx, &key, z, span, c"exzremrangebyscore");
+    remove_span(ctx, &mut key, span, c"exzremrangebyscore");
     Ok(())
 }
 
@@ -390,27 +400,29 @@ pub fn exzremrangebyscore(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exzremrangebyrank(ctx: &Ctx, args: Args) -> CmdResult {
     let start = int_arg(args.at(2))?;
     let stop = int_arg(args.at(3))?;
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let Some(z) = zset_of(&key)? else {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
         return Ok(());
     };
     let span = z.rank_span(start, stop, false);
-    remove_span(ctx, &key, z, span, c"exzremrangebyrank");
+    remove_span(ctx, &mut key, span, c"exzremrangebyrank");
     Ok(())
 }
 
 /// EXZREMRANGEBYLEX key min max
 pub fn exzremrangebylex(ctx: &Ctx, args: Args) -> CmdResult {
     let range = lex_range(args, false)?;
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let Some(z) = zset_of(&key)? else {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
         return Ok(());
     };
     let span = z.lex_span(&range, false, None);
     if span.is_empty() || scores_uniform(z) {
-        remove_span(ctx, &key, z, span, c"exzremrangebylex");
+        remove_span(ctx, &mut key, span, c"exzremrangebylex");
         return Ok(());
     }
     // Scores differ: which members the bounds select depends on the tree's shape, which a replica that
@@ -418,10 +430,10 @@ pub fn exzremrangebylex(ctx: &Ctx, args: Args) -> CmdResult {
     let doomed: Vec<Box<[u8]>> = z.iter_span(span).map(|(m, _)| m.into()).collect();
     let removed = z.remove_span(span);
     ctx.reply_int(removed as i64);
-    ctx.notify_module(c"exzremrangebylex", key.name());
-    delete_if_empty(ctx, &key, z);
+    ctx.notify_module(c"exzremrangebylex", name);
+    delete_if_empty(ctx, &mut key);
     let mut out: Vec<Arg> = Vec::with_capacity(doomed.len() + 1);
-    out.push(Arg::Str(key.name()));
+    out.push(Arg::Str(name));
     out.extend(doomed.iter().map(|m| Arg::Bytes(m)));
     replicate_args(ctx, c"EXZREM", &out);
     Ok(())
@@ -635,11 +647,12 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
 fn pop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
     let count = match args.len() {
         2 => 1,
-        3 => usize::try_from(int_arg(args.at(2))?).map_err(|_| NOT_INTEGER)?,
+        3 => usize::try_from(int_arg(args.at(2))?).map_err(|_| NOT_INTEGER_OR_OUT_OF_RANGE)?,
         _ => return Err(SYNTAX),
     };
-    let key = ctx.open_write(raw_arg(args, 1)?);
-    let Some(z) = zset_of(&key)? else {
+    let name = raw_arg(args, 1)?;
+    let mut key = ctx.open_write(name);
+    let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_array(0);
         return Ok(());
     };
@@ -651,8 +664,8 @@ fn pop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
         text.reply(ctx, s.as_slice());
     }
     if !popped.is_empty() {
-        ctx.notify_module(if max { c"exzpopmax" } else { c"exzpopmin" }, key.name());
-        delete_if_empty(ctx, &key, z);
+        ctx.notify_module(if max { c"exzpopmax" } else { c"exzpopmin" }, name);
+        delete_if_empty(ctx, &mut key);
         ctx.replicate_verbatim();
     }
     Ok(())

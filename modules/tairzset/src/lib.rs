@@ -34,10 +34,9 @@ pub use zset::{AddCondition, AddOutcome, AddSummary, Limit, Popped, Span, TairZs
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
 use tair_common::module::ModuleDef;
-use tair_common::{entry, value::create_type};
+use tair_common::value::create_type;
+use tair_common::{cmd, RO, RW};
 
-const RW: Keys = Keys::one(KeyAccess::ReadWrite);
-const RO: Keys = Keys::one(KeyAccess::Read);
 /// A STORE destination: argument 1, overwritten.
 const DEST: Keys = Keys::one(KeyAccess::Overwrite);
 /// The sources of a STORE form: a count at argument 2, then the keys.
@@ -57,22 +56,6 @@ const BLOCKING_KEYS: Keys = Keys::Range {
     step: 1,
     access: KeyAccess::ReadWrite,
 };
-
-macro_rules! cmd {
-    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr) => {
-        cmd!($name, $f, $flags, $arity, $keys, &[])
-    };
-    ($name:literal, $f:path, $flags:literal, $arity:literal, $keys:expr, $extra:expr) => {
-        CommandDef {
-            name: $name,
-            entry: entry!($f),
-            flags: $flags,
-            arity: $arity,
-            keys: $keys,
-            extra_keys: $extra,
-        }
-    };
-}
 
 static COMMANDS: [CommandDef; 34] = [
     cmd!("exzadd", commands::exzadd, "write deny-oom fast", -4, RW),
@@ -229,6 +212,7 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);

@@ -3,7 +3,7 @@
 
 use tair_common::args::eq_ic;
 use tair_common::error::CmdError;
-use tair_common::{Ctx, Key};
+use tair_common::{Ctx, WriteKey};
 
 use crate::error::ZsetError;
 use crate::score::format_score;
@@ -98,11 +98,13 @@ impl Drop for ExactArray<'_> {
 
 /// After a write removed members: deletes the key when it is empty (firing `del`). Returns true when
 /// the key was deleted (the value must not be used afterwards).
-pub fn delete_if_empty(ctx: &Ctx, key: &Key, z: &TairZset) -> bool {
-    if !z.is_empty() {
+pub fn delete_if_empty(ctx: &Ctx, key: &mut WriteKey) -> bool {
+    if !matches!(key.value::<TairZset>(), Ok(Some(z)) if z.is_empty()) {
         return false;
     }
-    key.delete();
+    if key.delete().is_err() {
+        return false;
+    }
     ctx.notify_generic(c"del", key.name());
     true
 }

@@ -2,12 +2,9 @@
 //! the options, open every source (WRONGTYPE), compute with `setops` (dimension check), then reply or
 //! replace the destination.
 
-use std::ffi::c_int;
-
 use tair_common::args::{eq_ic, parse_i64, ArgCursor};
-use tair_common::error::{CmdError, CmdResult, NOT_INTEGER, SYNTAX};
-use tair_common::ffi::raw;
-use tair_common::{Args, Ctx, Key};
+use tair_common::error::{CmdError, CmdResult, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX};
+use tair_common::{Args, Ctx, ReadKey};
 
 use crate::commands::{raw_arg, zset_of};
 use crate::reply::{is_withscores, zerr, ScoreText};
@@ -39,7 +36,7 @@ struct SetArgs {
 }
 
 fn parse(args: Args, numkeys_at: usize, op: Op, store: bool) -> CmdResult<SetArgs> {
-    let numkeys = parse_i64(args.at(numkeys_at)).ok_or(NOT_INTEGER)?;
+    let numkeys = parse_i64(args.at(numkeys_at)).ok_or(NOT_INTEGER_OR_OUT_OF_RANGE)?;
     if numkeys < 1 {
         return Err(NO_KEYS);
     }
@@ -102,20 +99,10 @@ enum Outcome {
 /// Opens the sources, checks their types, computes. The source keys are closed before returning, so
 /// a STORE may then replace one of them.
 fn compute(ctx: &Ctx, args: Args, op: Op, a: &SetArgs) -> CmdResult<Outcome> {
-    let keys: Vec<Key> = (a.first..a.first + a.numkeys)
+    let keys: Vec<ReadKey> = (a.first..a.first + a.numkeys)
         .map(|i| raw_arg(args, i).map(|k| ctx.open_read(k)))
         .collect::<CmdResult<_>>()?;
-    // A key named twice is the same value: take one shared reference to it, not two exclusive ones.
-    let mut sets: Vec<Option<&TairZset>> = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let name = args.at(a.first + i);
-        let earlier = (0..i).find(|&j| args.at(a.first + j) == name);
-        let set = match earlier.and_then(|j| sets.get(j).copied()) {
-            Some(s) => s,
-            None => zset_of(key)?.map(|z| &*z),
-        };
-        sets.push(set);
-    }
+    let sets: Vec<Option<&TairZset>> = keys.iter().map(zset_of).collect::<CmdResult<_>>()?;
     let r = match op {
         Op::Union => Outcome::Set(
             setops::union(&sets, &a.weights, a.aggregate)
@@ -135,44 +122,8 @@ fn compute(ctx: &Ctx, args: Args, op: Op, a: &SetArgs) -> CmdResult<Outcome> {
     Ok(r)
 }
 
-/// These commands are registered with `getkeys-api`: cluster routing (CROSSSLOT) asks the command
-/// itself for its key positions (`getKeysFromCommand` reads only the legacy first/last/step
-/// otherwise, which cannot describe `numkeys`). Answers such a request and returns true.
-fn key_positions(ctx: &Ctx, args: Args, numkeys_at: usize, dest: bool) -> bool {
-    // SAFETY: plain reads of function pointers filled in by RedisModule_Init.
-    let (Some(is_request), Some(key_at)) =
-        (unsafe { raw::RedisModule_IsKeysPositionRequest }, unsafe {
-            raw::RedisModule_KeyAtPos
-        })
-    else {
-        return false;
-    };
-    // SAFETY: valid ctx of a command call.
-    if unsafe { is_request(ctx.as_ptr()) } == 0 {
-        return false;
-    }
-    let numkeys = parse_i64(args.at(numkeys_at))
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
-    let first = numkeys_at + 1;
-    let positions = dest
-        .then_some(1)
-        .into_iter()
-        .chain(first..first.saturating_add(numkeys).min(args.len()));
-    for pos in positions {
-        if let Ok(pos) = c_int::try_from(pos) {
-            // SAFETY: valid ctx of a key-positions request; `pos` is an argument index.
-            unsafe { key_at(ctx.as_ptr(), pos) };
-        }
-    }
-    true
-}
-
 /// The non-STORE forms: members ascending, flat pairs with WITHSCORES; EXZINTERCARD: an integer.
 fn read_form(ctx: &Ctx, args: Args, op: Op) -> CmdResult {
-    if key_positions(ctx, args, 1, false) {
-        return Ok(());
-    }
     let a = parse(args, 1, op, false)?;
     match compute(ctx, args, op, &a)? {
         Outcome::Card(n) => ctx.reply_int(n as i64),
@@ -193,14 +144,11 @@ fn read_form(ctx: &Ctx, args: Args, op: Op) -> CmdResult {
 
 /// The STORE forms: `dest` (any type) is replaced by the result, or deleted when it is empty.
 fn store_form(ctx: &Ctx, args: Args, op: Op, event: &std::ffi::CStr) -> CmdResult {
-    if key_positions(ctx, args, 2, true) {
-        return Ok(());
-    }
     let a = parse(args, 2, op, true)?;
     let Outcome::Set(result) = compute(ctx, args, op, &a)? else {
         return Err(SYNTAX);
     };
-    let dest = ctx.open_write(raw_arg(args, 1)?);
+    let mut dest = ctx.open_write(raw_arg(args, 1)?);
     match result {
         Some(z) => {
             let n = z.len();
@@ -210,7 +158,7 @@ fn store_form(ctx: &Ctx, args: Args, op: Op, event: &std::ffi::CStr) -> CmdResul
         }
         None => {
             if !dest.is_empty() {
-                dest.delete();
+                dest.delete()?;
                 ctx.notify_generic(c"del", dest.name());
             }
             ctx.reply_int(0);
