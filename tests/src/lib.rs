@@ -39,6 +39,7 @@
 
 pub mod aof;
 pub mod client;
+pub mod clock_shift;
 pub mod container;
 pub mod dump;
 pub mod pool;
@@ -50,6 +51,7 @@ pub use client::{
     cmd, cmd_err, config_get, digest, digest_value, err_text, escape_bytes, info, info_field,
     poll_until, query, server_error_text, show, used_memory, value_text, wait_until, Events,
 };
+pub use clock_shift::ClockShift;
 pub use dump::Dump;
 pub use pool::DbPool;
 pub use redis;

@@ -46,6 +46,8 @@ struct Spec {
     /// `(name, values)`, applied after the harness defaults so they override them; one entry per name.
     config: Vec<(String, Vec<String>)>,
     replica_of: Option<u16>,
+    /// Environment variables of the server process (e.g. an `LD_PRELOAD` shim).
+    env: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -102,9 +104,16 @@ pub struct ServerBuilder {
     modules: Vec<(PathBuf, Vec<String>)>,
     config: Vec<(String, Vec<String>)>,
     replica_of: Option<u16>,
+    env: Vec<(String, String)>,
 }
 
 impl ServerBuilder {
+    /// Sets an environment variable of the server process (kept for restarts).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// Load the workspace module `name` (file `lib<name>.so`, see [`module_path`]) without arguments.
     pub fn module(self, name: &str) -> Self {
         self.module_args(name, &[])
@@ -171,6 +180,7 @@ impl ServerBuilder {
             modules: self.modules,
             config: self.config,
             replica_of: self.replica_of,
+            env: self.env,
         };
         Server::launch(spec)
     }
@@ -490,6 +500,7 @@ impl Server {
             program: self.spec.binary.clone(),
             args: argv.clone(),
             dir: self.dir.clone(),
+            env: self.spec.env.clone(),
         })
         .map_err(|e| format!("cannot run {}: {e}", self.spec.binary.display()))?;
         let pid = child.id();
@@ -792,6 +803,7 @@ struct SpawnRequest {
     program: PathBuf,
     args: Vec<OsString>,
     dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 /// Spawn on the long-lived spawner thread: `PR_SET_PDEATHSIG` fires when the *thread* that forked the
@@ -831,6 +843,7 @@ fn spawn_here(req: &SpawnRequest) -> io::Result<Child> {
     let mut command = Command::new(&req.program);
     command
         .args(&req.args)
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&req.dir)
         .stdin(Stdio::null())
         .stdout(stdio.try_clone()?)
