@@ -1098,3 +1098,20 @@ fn propagated_forms_in_the_aof() {
         ]
     );
 }
+
+/// A failed CAS or CAD only reads the native string: its encoding and MEMORY USAGE stay as they were
+/// (a DMA read would turn an `int` string into `raw`).
+#[test]
+fn failed_cas_and_cad_leave_the_native_string_encoding_alone() {
+    let mut c = fresh_db();
+    query::<String, _>(&mut c, &["SET", "n", "12345"]);
+    let enc = |c: &mut Connection| query::<String, _>(c, &["OBJECT", "ENCODING", "n"]);
+    let mem = |c: &mut Connection| query::<i64, _>(c, &["MEMORY", "USAGE", "n"]);
+    assert_eq!(enc(&mut c), "int");
+    let before = mem(&mut c);
+    assert_eq!(query::<i64, _>(&mut c, &["CAS", "n", "999", "1"]), 0);
+    assert_eq!(query::<i64, _>(&mut c, &["CAD", "n", "999"]), 0);
+    assert_eq!(enc(&mut c), "int");
+    assert_eq!(mem(&mut c), before);
+    assert_eq!(query::<String, _>(&mut c, &["GET", "n"]), "12345");
+}

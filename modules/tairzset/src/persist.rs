@@ -16,8 +16,19 @@ pub static ZSET_TYPE: DataType = DataType::new();
 pub const MAX_MEMBER_LEN: usize = 512 << 20;
 /// Pairs per EXZADD emitted by an AOF rewrite.
 pub const AOF_BATCH: usize = 64;
-/// Members reserved up front while loading (the count itself comes from the file and is not trusted).
-const PRESIZE_LIMIT: usize = 1 << 16;
+/// Bytes reserved up front while loading. The count comes from the payload and is not trusted, and an
+/// RDB stream cannot say how many bytes remain, so the reservation is bounded in bytes: a forged count
+/// with 255 dimensions reserves at most this much before a member has been read; a real big set grows
+/// from there (amortised doubling).
+const PRESIZE_BYTES: usize = 1 << 20;
+
+/// Members to reserve for a payload that declares `count` members of `dims` dimensions.
+fn presize(count: u64, dims: usize) -> usize {
+    let per_member = dims.saturating_mul(8).saturating_add(32);
+    usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .min(PRESIZE_BYTES / per_member.max(1))
+}
 
 /// Reads the v0 layout from any source (the RDB, or a byte slice in tests and fuzzers). A count of 0,
 /// N outside 1..=255, a NaN, a duplicate member or a short read is an error.
@@ -36,10 +47,8 @@ pub fn load(src: &mut impl Source, encver: i32) -> Result<TairZset, RdbError> {
         .ok()
         .filter(|d| (1..=MAX_DIMS).contains(d))
         .ok_or_else(|| RdbError::msg(format!("tairzset_: {dims} dimensions")))?;
-    let presize = usize::try_from(count)
-        .unwrap_or(usize::MAX)
-        .min(PRESIZE_LIMIT);
-    let mut b = ZsetBuilder::new(dims, presize).map_err(|e| RdbError::msg(e.message()))?;
+    let mut b =
+        ZsetBuilder::new(dims, presize(count, dims)).map_err(|e| RdbError::msg(e.message()))?;
     let mut score = vec![0.0; dims];
     for _ in 0..count {
         let member = src.read_bytes(MAX_MEMBER_LEN)?;
@@ -146,6 +155,18 @@ impl ModuleValue for TairZset {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn presize_is_bounded_in_bytes() {
+        // The forged RESTORE of the review: count 65536, 255 dimensions, one member.
+        let n = super::presize(65_536, 255);
+        assert!(
+            n * (255 * 8) <= super::PRESIZE_BYTES,
+            "reserves {n} members"
+        );
+        assert_eq!(super::presize(10, 1), 10);
+        assert_eq!(super::presize(u64::MAX, 1), super::PRESIZE_BYTES / 40);
+    }
+
     use super::*;
     use crate::zset::AddCondition;
     use tair_common::rdb::{SliceSource, VecSink};
