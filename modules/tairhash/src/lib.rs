@@ -6,7 +6,7 @@
 //!
 //! - [`commands`] (writes) and [`reads`]: one function per command; [`cmd_args`] their options;
 //! - `access`: the command's clock and role, opening keys, passive expiry and the effects of removing
-//!   expired fields; `glob`: EXHSCAN's MATCH;
+//!   expired fields; EXHSCAN's MATCH is `tair_common::glob`;
 //! - `active`: load arguments, the per-database registries and the statistics; `cycle`: the active
 //!   expiry timer and the keyspace / server events that keep the registries right;
 //! - [`persist`]: the module type's callbacks.
@@ -38,7 +38,6 @@ pub mod commands;
 mod cycle;
 pub mod expire;
 pub(crate) mod field;
-mod glob;
 pub mod hash;
 pub mod number;
 pub mod options;
@@ -60,7 +59,7 @@ pub use options::{
 };
 
 pub use active::Config;
-pub use glob::glob_match;
+pub use tair_common::glob::glob_match;
 
 use tair_common::command::{CommandDef, Keys};
 use tair_common::load_args::LoadArgs;

@@ -8,8 +8,8 @@ use tair_common::{Args, Ctx};
 use crate::access::{expired_removed, open_for_read, Env, Meets};
 use crate::active::{self, config, Removal};
 use crate::cmd_args::{scan_opts, wrong_arity, INVALID_CURSOR};
-use crate::glob::glob_match;
 use crate::{FieldTtl, FieldView, TairHash};
+use tair_common::glob::glob_match;
 
 fn raw_arg(args: Args, i: usize) -> CmdResult<*mut tair_common::ffi::raw::RedisModuleString> {
     args.raw(i).ok_or(SYNTAX)

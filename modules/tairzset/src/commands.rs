@@ -9,12 +9,12 @@ use tair_common::ffi::raw;
 use tair_common::propagate::{replicate_args, utoa, Arg};
 use tair_common::{Args, Ctx, ReadKey, WriteKey};
 
-use crate::glob;
 use crate::reply::{
     delete_if_empty, is_withscores, reply_span, zerr, ExactArray, ScoreText, INVALID_SCORE,
 };
 use crate::score::{parse_dim, LexRange, ScoreRange, ScoreTuple, MAX_DIMS};
 use crate::zset::{AddCondition, AddOutcome, Limit, Span, TairZset};
+use tair_common::glob::glob_match;
 
 const NX_AND_XX: CmdError =
     CmdError::Static(c"ERR XX and NX options at the same time are not compatible");
@@ -626,7 +626,7 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
     };
     let mut found: Vec<(&[u8], &[f64])> = Vec::new();
     let next = z.scan(cursor, count, |m, s| {
-        if pattern.is_none_or(|p| glob::matches(p, m)) {
+        if pattern.is_none_or(|p| glob_match(p, m)) {
             found.push((m, s));
         }
     });

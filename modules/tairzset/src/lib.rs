@@ -7,7 +7,6 @@
 //! - [`table`]: the member arena and hash index (one copy of each member, flat score array).
 //! - [`zset`]: [`TairZset`], the key's value, and [`ZsetBuilder`] for bulk loads.
 //! - [`setops`]: union / inter / diff / intercard with WEIGHTS and AGGREGATE.
-//! - [`glob`]: the MATCH pattern of EXZSCAN.
 
 #![cfg_attr(
     test,
@@ -17,7 +16,6 @@
 pub mod blocking;
 pub mod commands;
 pub mod error;
-pub mod glob;
 pub mod persist;
 pub mod reply;
 pub mod score;
