@@ -1,0 +1,106 @@
+//! tairdoc: JSON documents read and updated in place by JSON Pointer, dot paths and JSONPath
+//! (spec `tairdoc.md`). [`doc`] is the pure layer (parsing with the depth pre-scan, paths, the step
+//! walker, multi-mode locations, formats); [`commands`] one function per command; [`persist`] the
+//! module type's callbacks.
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+pub mod commands;
+pub mod doc;
+pub mod persist;
+
+use tair_common::command::{CommandDef, KeyAccess, Keys};
+use tair_common::load_args::LoadArgs;
+use tair_common::module::ModuleDef;
+use tair_common::{cmd, RO, RW};
+use tair_common::{value::create_type, Ctx};
+
+/// One stored document. (Stored as a `serde_json::Value` tree for now: see README, the compact
+/// representation of the issue is not built yet.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub root: serde_json::Value,
+    /// Node count, maintained on writes, for free_effort.
+    pub nodes: usize,
+}
+
+impl Drop for Doc {
+    fn drop(&mut self) {
+        doc::drop_deep(std::mem::take(&mut self.root));
+    }
+}
+
+const MGET_KEYS: Keys = Keys::Range {
+    first: 1,
+    last: -2,
+    step: 1,
+    access: KeyAccess::Read,
+};
+
+macro_rules! table {
+    ($($name:literal => $f:path, $flags:literal, $arity:expr, $keys:expr;)*) => {
+        [$(cmd!($name, $f, $flags, $arity, $keys)),*]
+    };
+}
+
+static COMMANDS: [CommandDef; 18] = table! {
+    "exjsonset" => commands::set, "write deny-oom", -4, RW;
+    "exjsonget" => commands::get, "readonly", -2, RO;
+    "exjsonmget" => commands::mget, "readonly", -3, MGET_KEYS;
+    "exjsondel" => commands::del, "write", -2, RW;
+    "exjsonforget" => commands::del, "write", -2, RW;
+    "exjsontype" => commands::type_, "readonly", -2, RO;
+    "exjsonnumincrby" => commands::numincrby, "write deny-oom", -3, RW;
+    "exjsonincrby" => commands::incrby, "write deny-oom", -3, RW;
+    "exjsonincrbyfloat" => commands::incrbyfloat, "write deny-oom", -3, RW;
+    "exjsonstrappend" => commands::strappend, "write deny-oom", -3, RW;
+    "exjsonstrlen" => commands::strlen, "readonly", -2, RO;
+    "exjsonarrappend" => commands::arrappend, "write deny-oom", -4, RW;
+    "exjsonarrayappend" => commands::arrappend, "write deny-oom", -4, RW;
+    "exjsonarrpush" => commands::arrappend, "write deny-oom", -4, RW;
+    "exjsonarrpop" => commands::arrpop, "write", -3, RW;
+    "exjsonarrinsert" => commands::arrinsert, "write deny-oom", -5, RW;
+    "exjsonarrlen" => commands::arrlen, "readonly", -2, RO;
+    "exjsonarrtrim" => commands::arrtrim, "write", 5, RW;
+};
+
+static JSON_COMMANDS: [CommandDef; 17] = table! {
+    "json.set" => commands::set, "write deny-oom", -4, RW;
+    "json.get" => commands::get, "readonly", -2, RO;
+    "json.mget" => commands::mget, "readonly", -3, MGET_KEYS;
+    "json.del" => commands::del, "write", -2, RW;
+    "json.forget" => commands::del, "write", -2, RW;
+    "json.type" => commands::type_, "readonly", -2, RO;
+    "json.numincrby" => commands::numincrby, "write deny-oom", -3, RW;
+    "json.incrby" => commands::incrby, "write deny-oom", -3, RW;
+    "json.incrbyfloat" => commands::incrbyfloat, "write deny-oom", -3, RW;
+    "json.strappend" => commands::strappend, "write deny-oom", -3, RW;
+    "json.strlen" => commands::strlen, "readonly", -2, RO;
+    "json.arrappend" => commands::arrappend, "write deny-oom", -4, RW;
+    "json.arrpush" => commands::arrappend, "write deny-oom", -4, RW;
+    "json.arrpop" => commands::arrpop, "write", -3, RW;
+    "json.arrinsert" => commands::arrinsert, "write deny-oom", -5, RW;
+    "json.arrlen" => commands::arrlen, "readonly", -2, RO;
+    "json.arrtrim" => commands::arrtrim, "write", 5, RW;
+};
+
+fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
+    if load_args.tair_compat() {
+        tair_common::command::register(ctx.as_ptr(), &JSON_COMMANDS, &[])?;
+    }
+    Ok(())
+}
+
+pub static MODULE: ModuleDef = ModuleDef {
+    name: c"tairdoc",
+    version: 1,
+    types: &[create_type::<Doc>],
+    commands: &COMMANDS,
+    load_args: &[],
+    init: Some(init),
+    ..ModuleDef::EMPTY
+};
+
+tair_common::tair_module!(MODULE);
