@@ -393,3 +393,53 @@ fn forged_restore_payloads() {
     );
     s.assert_alive();
 }
+
+/// Events (lower-case canonical names, only when something changed; `del` after a deleting command) and
+/// key TTLs kept by writes, including the root-replacing EXJSONSET.
+#[test]
+fn notifications_and_ttl() {
+    let s = Server::builder()
+        .module_args("tairdoc", &["tair-compat", "yes"])
+        .start();
+    let mut c = s.conn();
+    let mut ev = Events::keyevents(&s, "KEdg");
+    assert_eq!(
+        r(
+            &mut c,
+            &["EXJSONSET", "k", "$", r#"{"a":[1],"s":"x","n":1}"#]
+        ),
+        "OK"
+    );
+    assert_eq!(r(&mut c, &["JSON.ARRPUSH", "k", ".a", "2"]), "(integer) 2");
+    assert_eq!(
+        r(&mut c, &["EXJSONSTRAPPEND", "k", ".s", ""]),
+        "(integer) 1"
+    );
+    assert_eq!(r(&mut c, &["EXJSONNUMINCRBY", "k", ".n", "2"]), "3");
+    assert_eq!(r(&mut c, &["EXJSONSET", "k", ".n", "5", "NX"]), "(nil)");
+    assert_eq!(r(&mut c, &["EXPIRE", "k", "1000"]), "(integer) 1");
+    assert_eq!(r(&mut c, &["EXJSONSET", "k", "$", "[7]"]), "OK");
+    let ttl: i64 = query(&mut c, &["TTL", "k"]);
+    assert!(ttl > 900, "ttl {ttl}");
+    assert_eq!(r(&mut c, &["JSON.ARRPOP", "k", "$"]), "7");
+    assert_eq!(r(&mut c, &["EXISTS", "k"]), "(integer) 0");
+    let _: () = query(&mut c, &["PING"]);
+    let got: Vec<String> = ev
+        .drain()
+        .into_iter()
+        .filter(|(_, k)| k == "k")
+        .map(|(ch, _)| ch.rsplit(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "exjsonset",
+            "exjsonarrappend",
+            "exjsonnumincrby",
+            "expire",
+            "exjsonset",
+            "exjsonarrpop",
+            "del"
+        ]
+    );
+}
