@@ -973,4 +973,65 @@ mod tests {
         assert_eq!(parse_incr(b".5"), Some(Incr::Float(0.5)));
         assert_eq!(parse_incr(b"."), None);
     }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    const NAMES: [&str; 5] = ["a", "b", "x y", "it's", "\u{e9}t\u{e9}"];
+
+    fn gen(r: &mut Rng, depth: u32) -> Value {
+        match if depth > 3 { r.below(4) } else { r.below(6) } {
+            0 => Value::Null,
+            1 => Value::from(r.next() as i64),
+            2 => Value::from((r.below(100_000) as f64) / 7.0),
+            3 => Value::from(NAMES[r.below(5) as usize]),
+            4 => Value::Array((0..r.below(4)).map(|_| gen(r, depth + 1)).collect()),
+            _ => Value::Object(
+                (0..r.below(4))
+                    .map(|_| (NAMES[r.below(5) as usize].to_string(), gen(r, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn quote(n: &str) -> String {
+        n.replace('\\', "\\\\").replace('\'', "\\'")
+    }
+
+    /// For random documents and random singular paths, the step walker and jsonpath-rust return the
+    /// same node; print(parse(x)) round-trips.
+    #[test]
+    fn property_walker_vs_jsonpath_and_round_trip() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..2000 {
+            let doc = gen(&mut r, 0);
+            let text = to_text(&doc);
+            let back = parse_json(&text).unwrap();
+            assert_eq!(back, doc);
+            assert_eq!(to_text(&back), text);
+            let mut p = String::from("$");
+            for _ in 0..r.below(4) {
+                match r.below(3) {
+                    0 => p.push_str(&format!("[{}]", r.below(5) as i64 - 2)),
+                    1 => p.push_str(&format!("['{}']", quote(NAMES[r.below(5) as usize]))),
+                    _ => p.push_str(&format!(".{}", ["a", "b"][r.below(2) as usize])),
+                }
+            }
+            let Ok(PathKind::Singular(steps)) = parse_path(p.as_bytes(), true) else {
+                panic!("{p}")
+            };
+            let mine: Vec<&Value> = walk(&doc, &steps).into_iter().collect();
+            assert_eq!(mine, query_values(&doc, &p).unwrap(), "{p} on {doc}");
+        }
+    }
 }
