@@ -587,7 +587,7 @@ fn array_op(
             let mut res: Vec<Option<i64>> = vec![None; n];
             let mut changed = false;
             for (slot, l) in &locs {
-                if l.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH + 1
+                if l.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH
                     && depth_add > 0
                 {
                     continue;
@@ -615,7 +615,7 @@ fn array_op(
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
             if depth_add > 0
-                && steps.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH + 1
+                && steps.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH
             {
                 if let Some(Value::Array(_)) = doc::walk(&d.root, steps) {
                     return Err(DEPTH);
