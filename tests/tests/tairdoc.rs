@@ -362,10 +362,7 @@ fn replica_digest() {
     fill(&mut pc);
     let rep = Server::builder().module("tairdoc").replica_of(&p).start();
     rep.wait_for_sync();
-    assert_eq!(
-        r(&mut pc, &["EXJSONNUMINCRBY", "a", "$..p", "1"]).starts_with('['),
-        true
-    );
+    assert!(r(&mut pc, &["EXJSONNUMINCRBY", "a", "$..p", "1"]).starts_with('['));
     assert_eq!(
         r(&mut pc, &["EXJSONARRAPPEND", "b", "$[3]", "1", "2"]),
         "(integer) 2"
