@@ -2,16 +2,12 @@
 //! WRONGTYPE, passive expiry (§2.2 step 4), the effects of removing expired fields (§5.3, shared with
 //! active expiry) and keeping the registry in step after a write.
 
-use std::ffi::c_int;
-
 use tair_common::command::str_bytes;
-use tair_common::ctx::OwnedString;
 use tair_common::ffi::raw;
 use tair_common::propagate::{replicate_args, Arg};
-use tair_common::{api, log, CmdResult, Ctx, Entry, RawStr, ReadKey, Vacant, WriteKey};
+use tair_common::{log, CmdResult, Ctx, Entry, RawStr, ReadKey, Vacant, WriteKey};
 
-use crate::active::{self, config, db_index, Removal};
-use crate::persist::HASH_TYPE;
+use crate::active::{self, config, Removal};
 use crate::TairHash;
 
 /// What the command may assume about time and roles.
@@ -26,21 +22,11 @@ pub struct Env {
     pub db: usize,
 }
 
-/// True while the server asks modules not to propagate (CLIENT PAUSE WRITE, failover).
-pub fn avoid_replica_traffic() -> bool {
-    // SAFETY: plain read of a function pointer filled in at load.
-    match unsafe { raw::RedisModule_AvoidReplicaTraffic } {
-        // SAFETY: no arguments; callable on the main thread.
-        Some(f) => unsafe { f() != 0 },
-        None => false,
-    }
-}
-
-/// The database selected in `ctx`.
-pub fn selected_db(ctx: *mut raw::RedisModuleCtx) -> usize {
-    // SAFETY: a valid context.
-    let db = unsafe { api!(RedisModule_GetSelectedDb)(ctx) };
-    db_index(db).unwrap_or(usize::MAX)
+/// The database selected in `ctx` (`usize::MAX` if it cannot be tracked).
+pub fn selected_db(ctx: &Ctx) -> usize {
+    ctx.selected_db()
+        .filter(|&db| db < active::MAX_DBS)
+        .unwrap_or(usize::MAX)
 }
 
 impl Env {
@@ -54,7 +40,7 @@ impl Env {
         Env {
             now: if replayed { 0 } else { live_clock(clock) },
             clock,
-            db: selected_db(ctx.as_ptr()),
+            db: selected_db(ctx),
         }
     }
 
@@ -65,7 +51,7 @@ impl Env {
         Env {
             now: live_clock(clock),
             clock,
-            db: selected_db(ctx.as_ptr()),
+            db: selected_db(ctx),
         }
     }
 
@@ -76,7 +62,7 @@ impl Env {
         let not_here = raw::REDISMODULE_CTX_FLAGS_LOADING
             | raw::REDISMODULE_CTX_FLAGS_REPLICATED
             | raw::REDISMODULE_CTX_FLAGS_SLAVE;
-        ctx.flags() & not_here == 0 && !avoid_replica_traffic()
+        ctx.flags() & not_here == 0 && !ctx.avoid_replica_traffic()
     }
 }
 
@@ -88,33 +74,13 @@ fn live_clock(clock: i64) -> u64 {
 /// The earliest due time of the tairhash stored under `key` in the selected database, looked up
 /// without side effects (no expiry of the key, no notification, no statistics); `None` if the key is
 /// missing or holds another type.
-pub fn peek_earliest(
-    ctx: *mut raw::RedisModuleCtx,
-    key: *mut raw::RedisModuleString,
-) -> Option<u64> {
-    let mode = raw::REDISMODULE_READ
-        | raw::REDISMODULE_OPEN_KEY_NOTOUCH
-        | raw::REDISMODULE_OPEN_KEY_NOEFFECTS;
-    // SAFETY: valid ctx and key name; the handle is closed below.
-    let k = unsafe { api!(RedisModule_OpenKey)(ctx, key, mode as c_int) };
-    if k.is_null() {
-        return None;
-    }
-    // SAFETY: `k` is a valid open key; a module value of our type is a `TairHash` we boxed.
-    let earliest = unsafe {
-        let ours = api!(RedisModule_KeyType)(k) == raw::REDISMODULE_KEYTYPE_MODULE as c_int
-            && api!(RedisModule_ModuleTypeGetType)(k) == HASH_TYPE.get();
-        if ours {
-            api!(RedisModule_ModuleTypeGetValue)(k)
-                .cast::<TairHash>()
-                .as_ref()
-                .and_then(TairHash::earliest_due)
-        } else {
-            None
-        }
-    };
-    // SAFETY: opened above, closed once.
-    unsafe { api!(RedisModule_CloseKey)(k) };
+pub fn peek_earliest(ctx: &Ctx, key: RawStr) -> Option<u64> {
+    let k = ctx.open_read_quiet(key);
+    let earliest = k
+        .value::<TairHash>()
+        .ok()
+        .flatten()
+        .and_then(TairHash::earliest_due);
     earliest
 }
 
@@ -125,22 +91,13 @@ fn has_expired(h: &TairHash, now: u64) -> bool {
 
 /// Publishes `tairhash@<db>@<key>__:expired` with each field name (§5.3 item 3).
 fn publish_expired(ctx: &Ctx, db: usize, key: &[u8], names: &[Vec<u8>]) {
-    // SAFETY: plain read of a function pointer.
-    let Some(publish) = (unsafe { raw::RedisModule_PublishMessage }) else {
-        return;
-    };
     let mut ch = Vec::with_capacity(key.len() + 32);
     ch.extend_from_slice(b"tairhash@");
     ch.extend_from_slice(db.to_string().as_bytes());
     ch.push(b'@');
     ch.extend_from_slice(key);
     ch.extend_from_slice(b"__:expired");
-    let channel = OwnedString::new(&ch);
-    for n in names {
-        let msg = OwnedString::new(n);
-        // SAFETY: valid ctx and strings; the server copies what it keeps.
-        unsafe { publish(ctx.as_ptr(), channel.as_ptr(), msg.as_ptr()) };
-    }
+    ctx.publish(&ch, names);
 }
 
 /// The effects of removing the expired fields `names` (already removed from the hash under `key`,

@@ -16,11 +16,10 @@ use tair_common::command::str_bytes;
 use tair_common::ctx::OwnedString;
 use tair_common::ffi::raw;
 use tair_common::guard::catch;
-use tair_common::{api, Ctx};
+use tair_common::Ctx;
 
-use crate::access::{avoid_replica_traffic, expired_removed, peek_earliest, selected_db};
+use crate::access::{expired_removed, peek_earliest, selected_db};
 use crate::active::{self, config, db_index, Removal, GRACE_MS};
-use crate::persist::HASH_TYPE;
 use crate::TairHash;
 
 /// Fields removed between two budget checks (and per `EXHDEL` / `exhexpired` of a busy key).
@@ -52,17 +51,13 @@ impl Budget {
 }
 
 fn select_db(ctx: &Ctx, db: usize) -> bool {
-    let Ok(id) = c_int::try_from(db) else {
-        return false;
-    };
-    // SAFETY: valid ctx with a client (timer and event contexts have a temporary one).
-    unsafe { api!(RedisModule_SelectDb)(ctx.as_ptr(), id) == OK }
+    ctx.select_db(db)
 }
 
 /// The number of databases: the first index `SelectDb` refuses (binary search; the selection is
 /// restored).
 fn probe_dbnum(ctx: &Ctx) -> usize {
-    let orig = selected_db(ctx.as_ptr());
+    let orig = selected_db(ctx);
     let mut ok = 0usize; // known to exist: 0 .. ok
     let mut bad = 1usize;
     while bad < active::MAX_DBS && select_db(ctx, bad - 1) {
@@ -107,7 +102,7 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
         for k in keys {
             let name = OwnedString::new(&k);
             // Verify the hint before opening the key for writing.
-            match peek_earliest(ctx.as_ptr(), name.as_ptr()) {
+            match peek_earliest(ctx, name.as_ptr()) {
                 Some(t) if t <= threshold => {}
                 other => {
                     active::with(|s| s.register(db, &k, other));
@@ -151,7 +146,7 @@ fn cycle(ctx: &Ctx) {
     let idle = raw::REDISMODULE_CTX_FLAGS_SLAVE
         | raw::REDISMODULE_CTX_FLAGS_LOADING
         | raw::REDISMODULE_CTX_FLAGS_ASYNC_LOADING;
-    if flags & idle != 0 || avoid_replica_traffic() {
+    if flags & idle != 0 || ctx.avoid_replica_traffic() {
         return;
     }
     let cfg = config();
@@ -185,19 +180,18 @@ fn cycle(ctx: &Ctx) {
     active::with(|s| s.cycle_done(micros, stopped, last));
 }
 
-fn arm(ctx: *mut raw::RedisModuleCtx) {
+fn arm(ctx: &Ctx) {
     let period = i64::try_from(config().active_expire_period).unwrap_or(i64::MAX);
-    // SAFETY: valid ctx; the callback is a plain function and the data pointer is unused.
-    unsafe { api!(RedisModule_CreateTimer)(ctx, period, Some(on_timer), std::ptr::null_mut()) };
+    ctx.create_timer(period, on_timer);
 }
 
-unsafe extern "C" fn on_timer(ctx: *mut raw::RedisModuleCtx, _data: *mut c_void) {
-    let _ = catch(|| cycle(&Ctx::from_raw(ctx)));
+fn on_timer(ctx: &Ctx) {
+    let _ = catch(|| cycle(ctx));
     arm(ctx);
 }
 
 /// Re-reads what `key` (in the callback's selected database) holds into its registry.
-fn refresh(ctx: *mut raw::RedisModuleCtx, key: *mut raw::RedisModuleString) {
+fn refresh(ctx: &Ctx, key: *mut raw::RedisModuleString) {
     let db = selected_db(ctx);
     let k = str_bytes(key);
     // A copy: the `loaded` event passes a key object on the server's stack, which opening a key
@@ -224,7 +218,9 @@ unsafe extern "C" fn on_keyspace(
             // registries are rebuilt when the load completes.
             b"loaded" if active::with(|s| s.async_loading()).unwrap_or(false) => {}
             b"loaded" | b"del" | b"expired" | b"evicted" | b"rename_from" | b"rename_to"
-            | b"move_from" | b"move_to" | b"copy_to" | b"restore" => refresh(ctx, key),
+            | b"move_from" | b"move_to" | b"copy_to" | b"restore" => {
+                refresh(&Ctx::from_raw(ctx), key)
+            }
             _ => {}
         }
     });
@@ -270,51 +266,10 @@ unsafe extern "C" fn on_swapdb(
     });
 }
 
-unsafe extern "C" fn scan_key(
-    _ctx: *mut raw::RedisModuleCtx,
-    keyname: *mut raw::RedisModuleString,
-    key: *mut raw::RedisModuleKey,
-    privdata: *mut c_void,
-) {
-    // SAFETY: `privdata` is the Vec handed to RedisModule_Scan by `rebuild`, alive for the scan.
-    let Some(out) = (unsafe { privdata.cast::<Vec<(Vec<u8>, u64)>>().as_mut() }) else {
-        return;
-    };
-    if key.is_null() {
-        return;
-    }
-    // SAFETY: `key` is an open key handed to the scan callback; a module value of our type is a
-    // `TairHash` we boxed.
-    let earliest = unsafe {
-        if api!(RedisModule_KeyType)(key) != raw::REDISMODULE_KEYTYPE_MODULE as c_int
-            || api!(RedisModule_ModuleTypeGetType)(key) != HASH_TYPE.get()
-        {
-            return;
-        }
-        api!(RedisModule_ModuleTypeGetValue)(key)
-            .cast::<TairHash>()
-            .as_ref()
-            .and_then(TairHash::earliest_due)
-    };
-    if let Some(t) = earliest {
-        out.push((str_bytes(keyname).to_vec(), t));
-    }
-}
-
 /// Rebuilds every registry from the keyspace (after a replica's asynchronous load). O(keys).
 fn rebuild(ctx: &Ctx) {
-    // SAFETY: plain reads of function pointers.
-    let (Some(create), Some(scan), Some(destroy)) = (unsafe {
-        (
-            raw::RedisModule_ScanCursorCreate,
-            raw::RedisModule_Scan,
-            raw::RedisModule_ScanCursorDestroy,
-        )
-    }) else {
-        return;
-    };
     let dbnum = probe_dbnum(ctx);
-    let orig = selected_db(ctx.as_ptr());
+    let orig = selected_db(ctx);
     active::with(|s| {
         s.set_dbnum(dbnum);
         s.flush(None);
@@ -324,17 +279,18 @@ fn rebuild(ctx: &Ctx) {
             continue;
         }
         let mut found: Vec<(Vec<u8>, u64)> = Vec::new();
-        // SAFETY: cursor created and destroyed here; the callback only touches `found`.
-        unsafe {
-            let cursor = create();
-            while scan(
-                ctx.as_ptr(),
-                cursor,
-                Some(scan_key),
-                (&mut found as *mut Vec<(Vec<u8>, u64)>).cast(),
-            ) != 0
-            {}
-            destroy(cursor);
+        let scanned = ctx.scan_keys(|name, key| {
+            if let Some(t) = key
+                .value::<TairHash>()
+                .ok()
+                .flatten()
+                .and_then(TairHash::earliest_due)
+            {
+                found.push((name.to_vec(), t));
+            }
+        });
+        if !scanned {
+            return;
         }
         active::with(|s| {
             for (k, t) in &found {
@@ -401,7 +357,7 @@ pub fn start(ctx: &Ctx) -> Result<(), String> {
     subscribe(ctx, raw::REDISMODULE_EVENT_SWAPDB, on_swapdb)?;
     subscribe(ctx, raw::REDISMODULE_EVENT_REPL_ASYNC_LOAD, on_async_load)?;
     if config().enable_active_expire {
-        arm(ctx.as_ptr());
+        arm(ctx);
     }
     Ok(())
 }
