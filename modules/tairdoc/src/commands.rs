@@ -6,10 +6,11 @@ use std::ffi::CStr;
 use serde_json::Value;
 use tair_common::args::{eq_ic, parse_i64};
 use tair_common::error::{CmdError, CmdResult, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX};
-use tair_common::propagate::replicate;
+use tair_common::propagate::{replicate_args, Arg};
 use tair_common::{Args, Ctx};
 
-use crate::doc::{self, Incr, JsonError, NumError, PathError, PathKind, SetError, Step};
+use crate::doc::{self, Incr, JsonError, NumError, PathError, PathKind, Step};
+use crate::store::{self, SetError, T_ARR, T_OBJ};
 use crate::Doc;
 
 const ILLEGAL: CmdError = CmdError::Static(c"ERR JSONPointer or JSONPath illegal");
@@ -35,6 +36,7 @@ const NOT_UTF8: CmdError = CmdError::Static(c"ERR json-string must be valid UTF-
 const FORMAT: CmdError = CmdError::Static(c"ERR format error, must be yaml or xml");
 const XML_NAME: CmdError = CmdError::Static(c"ERR invalid XML element name");
 const INTERNAL: CmdError = CmdError::Static(c"ERR internal error");
+const TOO_BIG: CmdError = CmdError::Static(c"ERR document too large");
 
 fn path_err(e: PathError) -> CmdError {
     match e {
@@ -53,21 +55,33 @@ fn json_err(e: JsonError) -> CmdError {
     }
 }
 
+fn set_err(e: SetError) -> CmdError {
+    match e {
+        SetError::NoParent => NO_PARENT,
+        SetError::BadIndex => BAD_INSERT,
+        SetError::TooBig => TOO_BIG,
+    }
+}
+
 fn path(b: &[u8]) -> CmdResult<PathKind> {
     doc::parse_path(b, false).map_err(path_err)
 }
 
-fn json(b: &[u8]) -> CmdResult<Value> {
-    doc::parse_json(b).map_err(json_err)
+fn json(b: &[u8]) -> CmdResult<store::Parsed> {
+    store::parse(b).map_err(json_err)
 }
 
 fn wrong_arity(args: &Args) -> CmdError {
     args.wrong_arity()
 }
 
+/// Replicates the received arguments under the canonical name (the server strings, no copies).
 fn propagate(ctx: &Ctx, name: &CStr, args: &Args) {
-    let a: Vec<&[u8]> = args.iter().skip(1).collect();
-    replicate(ctx, name, &a);
+    let a: Vec<Arg> = (1..args.len())
+        .filter_map(|i| args.raw(i))
+        .map(Arg::Str)
+        .collect();
+    replicate_args(ctx, name, &a);
 }
 
 fn notify(ctx: &Ctx, ev: &CStr, args: &Args) {
@@ -89,22 +103,23 @@ fn single_steps(p: &PathKind) -> Option<&[Step]> {
     }
 }
 
-/// Locations of a multi path in write order (reverse document order), with nodelist slots.
 /// Distinct locations with their nodelist slot, in write order.
 type Located = Vec<(usize, Vec<Step>)>;
 
-fn multi_locations(root: &Value, p: &str) -> CmdResult<(usize, Located)> {
-    let locs = doc::query_locations(root, p).map_err(path_err)?;
-    Ok((locs.len(), doc::write_order(root, &locs)))
+/// A multi path on a `serde_json::Value` view of the document (built for this query only): the nodelist
+/// length, and the distinct locations in write order (reverse document order).
+fn multi_locations(d: &Doc, p: &str) -> CmdResult<(usize, Located)> {
+    let view = store::to_value(&d.buf, 0);
+    let locs = doc::query_locations(&view, p).map_err(path_err)?;
+    Ok((locs.len(), doc::write_order(&view, &locs)))
 }
 
 fn delete_if_empty(ctx: &Ctx, key: &mut tair_common::WriteKey, args: &Args) -> CmdResult {
     let empty = match key.value::<Doc>()? {
-        Some(d) => match &d.root {
-            Value::Object(o) => o.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            _ => false,
-        },
+        Some(d) => {
+            matches!(store::tag(&d.buf, 0), Some(T_OBJ | T_ARR))
+                && store::count(&d.buf, 0) == Some(0)
+        }
         None => false,
     };
     if empty {
@@ -130,8 +145,6 @@ pub fn set(ctx: &Ctx, args: Args) -> CmdResult {
     };
     let p = path(args.at(2))?;
     let v = json(args.at(3))?;
-    let vdepth = doc::depth(&v);
-    let vnodes = doc::count_nodes(&v);
     let mut key = ctx.open_write(args.raw_arg(1)?);
     let Some(d) = key.value_mut::<Doc>()? else {
         if xx {
@@ -141,53 +154,50 @@ pub fn set(ctx: &Ctx, args: Args) -> CmdResult {
         if p != PathKind::Root {
             return Err(AT_ROOT);
         }
-        key.set_value(Doc {
-            root: v,
-            nodes: vnodes,
-        })?;
+        key.set_value(Doc { buf: v.buf })?;
         finish_set(ctx, &args);
         return Ok(());
     };
     match &p {
         PathKind::Multi(mp) => {
-            let (_, locs) = multi_locations(&d.root, mp)?;
+            let (_, locs) = multi_locations(d, mp)?;
             if nx || locs.is_empty() {
                 ctx.reply_null();
                 return Ok(());
             }
             for (_, l) in &locs {
-                if l.len().saturating_add(vdepth) > doc::MAX_DEPTH {
+                if l.len().saturating_add(v.depth) > doc::MAX_DEPTH {
                     return Err(DEPTH);
                 }
             }
             for (_, l) in &locs {
-                if doc::exists(&d.root, l) {
-                    let old = doc::set_at(&mut d.root, l, v.clone()).map_err(|_| INTERNAL)?;
-                    d.nodes = d.nodes.saturating_sub(old).saturating_add(vnodes);
+                if store::walk(&d.buf, l, None).is_some() {
+                    store::set_at(&mut d.buf, l, &v.buf).map_err(set_err)?;
                 }
             }
         }
+        PathKind::Root => {
+            if nx {
+                ctx.reply_null();
+                return Ok(());
+            }
+            // the parsed buffer becomes the document; the old one is freed whole
+            d.buf = v.buf;
+        }
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
-            let exists = doc::exists(&d.root, steps);
+            let exists = store::walk(&d.buf, steps, None).is_some();
             if (exists && nx) || (!exists && xx) {
                 ctx.reply_null();
                 return Ok(());
             }
             if !exists {
-                doc::check_set(&d.root, steps).map_err(|e| match e {
-                    SetError::NoParent => NO_PARENT,
-                    SetError::BadIndex => BAD_INSERT,
-                })?;
+                store::check_set(&d.buf, steps).map_err(set_err)?;
             }
-            if steps.len().saturating_add(vdepth) > doc::MAX_DEPTH {
+            if steps.len().saturating_add(v.depth) > doc::MAX_DEPTH {
                 return Err(DEPTH);
             }
-            let old = doc::set_at(&mut d.root, steps, v).map_err(|e| match e {
-                SetError::NoParent => NO_PARENT,
-                SetError::BadIndex => BAD_INSERT,
-            })?;
-            d.nodes = d.nodes.saturating_sub(old).saturating_add(vnodes);
+            store::set_at(&mut d.buf, steps, &v.buf).map_err(set_err)?;
         }
     }
     finish_set(ctx, &args);
@@ -202,28 +212,57 @@ fn finish_set(ctx: &Ctx, args: &Args) {
 
 // ---- EXJSONGET / EXJSONMGET ---------------------------------------------------------------------------
 
-enum Fmt<'a> {
-    Json,
-    Xml(&'a str, &'a str),
-    Yaml,
+/// What a GET at a path replies.
+enum Got {
+    /// A node of the document (root / pointer).
+    Node(usize),
+    /// A singular `$` path: `[node]` or `[]`.
+    Wrapped(Option<usize>),
+    /// A multi path's nodelist.
+    List(Vec<Value>),
 }
 
-/// The reply value of a GET at `p`: Ok(None) = single-mode missing node.
-fn get_value(root: &Value, p: &PathKind) -> CmdResult<Option<Value>> {
+/// The reply of a GET at `p`: Ok(None) = single-mode missing node.
+fn get_at(b: &[u8], p: &PathKind) -> CmdResult<Option<Got>> {
     Ok(match p {
-        PathKind::Root => Some(root.clone()),
-        PathKind::Pointer(s) => doc::walk(root, s).cloned(),
-        PathKind::Singular(s) => Some(Value::Array(
-            doc::walk(root, s).cloned().into_iter().collect(),
-        )),
-        PathKind::Multi(m) => Some(Value::Array(
-            doc::query_values(root, m)
-                .map_err(path_err)?
-                .into_iter()
-                .cloned()
-                .collect(),
-        )),
+        PathKind::Root => store::walk(b, &[], None).map(Got::Node),
+        PathKind::Pointer(s) => store::walk(b, s, None).map(Got::Node),
+        PathKind::Singular(s) => Some(Got::Wrapped(store::walk(b, s, None))),
+        PathKind::Multi(m) => {
+            let view = store::to_value(b, 0);
+            Some(Got::List(
+                doc::query_values(&view, m)
+                    .map_err(path_err)?
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+            ))
+        }
     })
+}
+
+fn got_text(b: &[u8], g: Got) -> Vec<u8> {
+    match g {
+        Got::Node(at) => store::text(b, at),
+        Got::Wrapped(None) => b"[]".to_vec(),
+        Got::Wrapped(Some(at)) => {
+            let mut out =
+                Vec::with_capacity(store::end(b, at).unwrap_or(at).saturating_sub(at) + 16);
+            out.push(b'[');
+            store::write_text(b, at, &mut out);
+            out.push(b']');
+            out
+        }
+        Got::List(l) => text(&Value::Array(l)),
+    }
+}
+
+fn got_value(b: &[u8], g: Got) -> Value {
+    match g {
+        Got::Node(at) => store::to_value(b, at),
+        Got::Wrapped(n) => Value::Array(n.map(|at| store::to_value(b, at)).into_iter().collect()),
+        Got::List(l) => Value::Array(l),
+    }
 }
 
 pub fn get(ctx: &Ctx, args: Args) -> CmdResult {
@@ -264,19 +303,16 @@ pub fn get(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_null();
         return Ok(());
     };
-    let v = get_value(&d.root, &p)?.ok_or(GET_MISSING)?;
-    let fmt = match format {
-        None => Fmt::Json,
-        Some(true) => Fmt::Xml(
-            std::str::from_utf8(rootname).map_err(|_| XML_NAME)?,
-            std::str::from_utf8(arrname).map_err(|_| XML_NAME)?,
-        ),
-        Some(false) => Fmt::Yaml,
-    };
-    match fmt {
-        Fmt::Json => ctx.reply_bulk(&text(&v)),
-        Fmt::Xml(r, a) => ctx.reply_bulk(doc::to_xml(&v, r, a).ok_or(XML_NAME)?.as_bytes()),
-        Fmt::Yaml => ctx.reply_bulk(doc::to_yaml(&v).as_bytes()),
+    let g = get_at(&d.buf, &p)?.ok_or(GET_MISSING)?;
+    match format {
+        None => ctx.reply_bulk(&got_text(&d.buf, g)),
+        Some(true) => {
+            let r = std::str::from_utf8(rootname).map_err(|_| XML_NAME)?;
+            let a = std::str::from_utf8(arrname).map_err(|_| XML_NAME)?;
+            let v = got_value(&d.buf, g);
+            ctx.reply_bulk(doc::to_xml(&v, r, a).ok_or(XML_NAME)?.as_bytes());
+        }
+        Some(false) => ctx.reply_bulk(doc::to_yaml(&got_value(&d.buf, g)).as_bytes()),
     }
     Ok(())
 }
@@ -288,8 +324,8 @@ pub fn mget(ctx: &Ctx, args: Args) -> CmdResult {
     for i in 1..last {
         let key = ctx.open_read(args.raw_arg(i)?);
         match key.value::<Doc>() {
-            Ok(Some(d)) => match get_value(&d.root, &p) {
-                Ok(Some(v)) => ctx.reply_bulk(&text(&v)),
+            Ok(Some(d)) => match get_at(&d.buf, &p) {
+                Ok(Some(g)) => ctx.reply_bulk(&got_text(&d.buf, g)),
                 _ => ctx.reply_null(),
             },
             _ => ctx.reply_null(),
@@ -325,14 +361,13 @@ pub fn del(ctx: &Ctx, args: Args) -> CmdResult {
             return Ok(());
         }
         PathKind::Multi(m) => {
-            let (_, locs) = multi_locations(&d.root, m)?;
+            let (_, locs) = multi_locations(d, m)?;
             let mut n = 0i64;
             for (_, l) in &locs {
                 if l.is_empty() {
                     continue;
                 }
-                if let Some(c) = doc::remove_at(&mut d.root, l) {
-                    d.nodes = d.nodes.saturating_sub(c);
+                if store::remove_at(&mut d.buf, l).is_some() {
                     n += 1;
                 }
             }
@@ -340,8 +375,7 @@ pub fn del(ctx: &Ctx, args: Args) -> CmdResult {
         }
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
-            let c = doc::remove_at(&mut d.root, steps).ok_or(DEL_MISSING)?;
-            d.nodes = d.nodes.saturating_sub(c);
+            store::remove_at(&mut d.buf, steps).ok_or(DEL_MISSING)?;
             1
         }
     };
@@ -371,14 +405,15 @@ pub fn type_(ctx: &Ctx, args: Args) -> CmdResult {
     };
     match &p {
         PathKind::Multi(m) => {
-            let vals = doc::query_values(&d.root, m).map_err(path_err)?;
+            let view = store::to_value(&d.buf, 0);
+            let vals = doc::query_values(&view, m).map_err(path_err)?;
             ctx.reply_array(vals.len());
             for v in vals {
                 ctx.reply_bulk(doc::type_name(v));
             }
         }
-        other => match doc::walk(&d.root, single_steps(other).ok_or(INTERNAL)?) {
-            Some(v) => ctx.reply_bulk(doc::type_name(v)),
+        other => match store::walk(&d.buf, single_steps(other).ok_or(INTERNAL)?, None) {
+            Some(at) => ctx.reply_bulk(store::type_name(&d.buf, at)),
             None => ctx.reply_null(),
         },
     }
@@ -386,6 +421,17 @@ pub fn type_(ctx: &Ctx, args: Args) -> CmdResult {
 }
 
 // ---- increments ---------------------------------------------------------------------------------------
+
+/// Adds `inc` to the number at `at` in place (numbers have a fixed width); returns the new number.
+fn incr_node(b: &mut [u8], at: usize, inc: Incr) -> Result<Value, NumError> {
+    let n = store::number(b, at).ok_or(NumError::NotNumber)?;
+    let mut v = Value::Number(n);
+    let nv = doc::incr(&mut v, inc)?;
+    if let Value::Number(n) = &nv {
+        store::write_number(b, at, n);
+    }
+    Ok(nv)
+}
 
 fn incr_common(
     ctx: &Ctx,
@@ -410,12 +456,12 @@ fn incr_common(
     let d = key.value_mut::<Doc>()?.ok_or(NO_KEY)?;
     match &p {
         PathKind::Multi(m) => {
-            let (n, locs) = multi_locations(&d.root, m)?;
+            let (n, locs) = multi_locations(d, m)?;
             let mut res: Vec<Value> = vec![Value::Null; n];
             let mut changed = false;
             for (slot, l) in &locs {
-                if let Some(node) = doc::walk_mut(&mut d.root, l) {
-                    if let Ok(nv) = doc::incr(node, inc) {
+                if let Some(at) = store::walk(&d.buf, l, None) {
+                    if let Ok(nv) = incr_node(&mut d.buf, at, inc) {
                         changed = true;
                         if let Some(r) = res.get_mut(*slot) {
                             *r = nv;
@@ -424,7 +470,8 @@ fn incr_common(
                 }
             }
             // duplicates in the nodelist report the value of their location
-            let all = doc::query_locations(&d.root, m).map_err(path_err)?;
+            let view = store::to_value(&d.buf, 0);
+            let all = doc::query_locations(&view, m).map_err(path_err)?;
             for (i, l) in all.iter().enumerate() {
                 if res.get(i).is_some_and(Value::is_null) {
                     if let Some((s, _)) = locs.iter().find(|(_, x)| x == l) {
@@ -444,8 +491,8 @@ fn incr_common(
         }
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
-            let node = doc::walk_mut(&mut d.root, steps).ok_or(NOT_NUMBER)?;
-            let nv = doc::incr(node, inc).map_err(|e| match e {
+            let at = store::walk(&d.buf, steps, None).ok_or(NOT_NUMBER)?;
+            let nv = incr_node(&mut d.buf, at, inc).map_err(|e| match e {
                 NumError::NotNumber => NOT_NUMBER,
                 NumError::Overflow => OVERFLOW,
                 NumError::NonFinite => NAN,
@@ -476,6 +523,29 @@ fn len_i(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Appends `s` to the string at `steps`; the new byte length, or None when not a string.
+fn append_at(b: &mut Vec<u8>, steps: &[Step], s: &str) -> CmdResult<Option<usize>> {
+    let mut anc = Vec::with_capacity(steps.len());
+    let Some(at) = store::walk(b, steps, Some(&mut anc)) else {
+        return Ok(None);
+    };
+    let Some(old) = store::str_bytes(b, at) else {
+        return Ok(None);
+    };
+    let len = old.len().saturating_add(s.len());
+    if s.is_empty() {
+        return Ok(Some(len));
+    }
+    let mut joined = Vec::with_capacity(len);
+    joined.extend_from_slice(old);
+    joined.extend_from_slice(s.as_bytes());
+    let mut new = Vec::with_capacity(len + 6);
+    store::put_str(&mut new, &joined).map_err(|_| TOO_BIG)?;
+    let e = store::end(b, at).ok_or(INTERNAL)?;
+    store::splice(b, &anc, at..e, &new, 0).map_err(|_| TOO_BIG)?;
+    Ok(Some(len))
+}
+
 pub fn strappend(ctx: &Ctx, args: Args) -> CmdResult {
     if args.len() > 4 {
         return Err(wrong_arity(&args));
@@ -494,30 +564,28 @@ pub fn strappend(ctx: &Ctx, args: Args) -> CmdResult {
     let mut changed = false;
     match &p {
         PathKind::Multi(m) => {
-            let locs = doc::query_locations(&d.root, m).map_err(path_err)?;
-            let order = doc::write_order(&d.root, &locs);
+            let view = store::to_value(&d.buf, 0);
+            let locs = doc::query_locations(&view, m).map_err(path_err)?;
+            let order = doc::write_order(&view, &locs);
+            drop(view);
             for (_, l) in &order {
-                if let Some(Value::String(x)) = doc::walk_mut(&mut d.root, l) {
-                    x.push_str(s);
+                if append_at(&mut d.buf, l, s)?.is_some() {
                     changed |= !s.is_empty();
                 }
             }
             ctx.reply_array(locs.len());
             for l in &locs {
-                match doc::walk(&d.root, l) {
-                    Some(Value::String(x)) => ctx.reply_int(len_i(x.len())),
-                    _ => ctx.reply_null(),
+                match store::walk(&d.buf, l, None).and_then(|at| store::str_bytes(&d.buf, at)) {
+                    Some(x) => ctx.reply_int(len_i(x.len())),
+                    None => ctx.reply_null(),
                 }
             }
         }
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
-            let Some(Value::String(x)) = doc::walk_mut(&mut d.root, steps) else {
-                return Err(NOT_STRING);
-            };
-            x.push_str(s);
+            let len = append_at(&mut d.buf, steps, s)?.ok_or(NOT_STRING)?;
             changed = !s.is_empty();
-            ctx.reply_int(len_i(x.len()));
+            ctx.reply_int(len_i(len));
         }
     }
     if changed {
@@ -527,8 +595,14 @@ pub fn strappend(ctx: &Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Read-only per-node integer commands (STRLEN, ARRLEN).
-fn read_len(ctx: &Ctx, args: Args, f: fn(&Value) -> Option<usize>, err: CmdError) -> CmdResult {
+/// Read-only per-node integer commands (STRLEN, ARRLEN): `fv` on a multi path's values, `fb` on a node.
+fn read_len(
+    ctx: &Ctx,
+    args: Args,
+    fv: fn(&Value) -> Option<usize>,
+    fb: fn(&[u8], usize) -> Option<usize>,
+    err: CmdError,
+) -> CmdResult {
     if args.len() > 3 {
         return Err(wrong_arity(&args));
     }
@@ -543,47 +617,102 @@ fn read_len(ctx: &Ctx, args: Args, f: fn(&Value) -> Option<usize>, err: CmdError
     };
     match &p {
         PathKind::Multi(m) => {
-            let vals = doc::query_values(&d.root, m).map_err(path_err)?;
+            let view = store::to_value(&d.buf, 0);
+            let vals = doc::query_values(&view, m).map_err(path_err)?;
             ctx.reply_array(vals.len());
             for v in vals {
-                match f(v) {
+                match fv(v) {
                     Some(n) => ctx.reply_int(len_i(n)),
                     None => ctx.reply_null(),
                 }
             }
         }
         other => {
-            let v = doc::walk(&d.root, single_steps(other).ok_or(INTERNAL)?);
-            ctx.reply_int(len_i(v.and_then(f).ok_or(err)?));
+            let at = store::walk(&d.buf, single_steps(other).ok_or(INTERNAL)?, None);
+            ctx.reply_int(len_i(at.and_then(|at| fb(&d.buf, at)).ok_or(err)?));
         }
     }
     Ok(())
 }
 
 pub fn strlen(ctx: &Ctx, args: Args) -> CmdResult {
-    read_len(ctx, args, |v| v.as_str().map(str::len), NOT_STRING)
+    read_len(
+        ctx,
+        args,
+        |v| v.as_str().map(str::len),
+        |b, at| store::str_bytes(b, at).map(<[u8]>::len),
+        NOT_STRING,
+    )
 }
 
 pub fn arrlen(ctx: &Ctx, args: Args) -> CmdResult {
-    read_len(ctx, args, |v| v.as_array().map(Vec::len), NOT_ARRAY)
+    read_len(
+        ctx,
+        args,
+        |v| v.as_array().map(Vec::len),
+        |b, at| {
+            if store::tag(b, at) == Some(T_ARR) {
+                store::count(b, at)
+            } else {
+                None
+            }
+        },
+        NOT_ARRAY,
+    )
 }
 
 // ---- arrays -------------------------------------------------------------------------------------------
 
+/// An array of the document being changed: the buffer, the array's offset and its ancestors (root
+/// first, the array itself last).
+struct ArrayAt<'a> {
+    b: &'a mut Vec<u8>,
+    anc: Vec<usize>,
+    at: usize,
+}
+
+impl ArrayAt<'_> {
+    fn len(&self) -> usize {
+        store::count(self.b, self.at).unwrap_or(0)
+    }
+
+    /// Offset of element `i`, or the end of the array for `i == len`.
+    fn offset(&self, i: usize) -> CmdResult<usize> {
+        if i == self.len() {
+            store::end(self.b, self.at).ok_or(INTERNAL)
+        } else {
+            store::elem(self.b, self.at, i).ok_or(INTERNAL)
+        }
+    }
+
+    fn splice(&mut self, r: std::ops::Range<usize>, new: &[u8], dcount: i64) -> CmdResult {
+        store::splice(self.b, &self.anc, r, new, dcount).map_err(|_| TOO_BIG)
+    }
+}
+
+/// The array at `steps` for an edit; None when the node is missing or not an array.
+fn array_at<'a>(b: &'a mut Vec<u8>, steps: &[Step]) -> Option<ArrayAt<'a>> {
+    let mut anc = Vec::with_capacity(steps.len() + 1);
+    let at = store::walk(b, steps, Some(&mut anc))?;
+    if store::tag(b, at) != Some(T_ARR) {
+        return None;
+    }
+    anc.push(at);
+    Some(ArrayAt { b, anc, at })
+}
+
 /// Applies `op` to every array location (single or multi); replies integer / array of integer-or-nil.
-/// `op` returns Ok(Some(new len)) when applied, Ok(None) for a per-location skip, Err for a single-mode
-/// error.
+/// `op` returns Ok(new len) when applied, Err for a per-location skip (multi) or the error (single).
 fn array_op(
     ctx: &Ctx,
-    args: &Args,
     p: &PathKind,
     d: &mut Doc,
     depth_add: usize,
-    mut op: impl FnMut(&mut Vec<Value>) -> Result<(i64, isize), CmdError>,
+    mut op: impl FnMut(&mut ArrayAt) -> CmdResult<i64>,
 ) -> CmdResult<bool> {
     match p {
         PathKind::Multi(m) => {
-            let (n, locs) = multi_locations(&d.root, m)?;
+            let (n, locs) = multi_locations(d, m)?;
             let mut res: Vec<Option<i64>> = vec![None; n];
             let mut changed = false;
             for (slot, l) in &locs {
@@ -592,17 +721,15 @@ fn array_op(
                 {
                     continue;
                 }
-                if let Some(Value::Array(a)) = doc::walk_mut(&mut d.root, l) {
-                    if let Ok((len, dn)) = op(a) {
+                if let Some(mut a) = array_at(&mut d.buf, l) {
+                    if let Ok(len) = op(&mut a) {
                         changed = true;
-                        d.nodes = d.nodes.saturating_add_signed(dn);
                         if let Some(r) = res.get_mut(*slot) {
                             *r = Some(len);
                         }
                     }
                 }
             }
-            let _ = args;
             ctx.reply_array(n);
             for r in res {
                 match r {
@@ -617,45 +744,50 @@ fn array_op(
             if depth_add > 0
                 && steps.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH
             {
-                if let Some(Value::Array(_)) = doc::walk(&d.root, steps) {
-                    return Err(DEPTH);
+                if let Some(at) = store::walk(&d.buf, steps, None) {
+                    if store::tag(&d.buf, at) == Some(T_ARR) {
+                        return Err(DEPTH);
+                    }
                 }
             }
-            let Some(Value::Array(a)) = doc::walk_mut(&mut d.root, steps) else {
-                return Err(NOT_ARRAY);
-            };
-            let (len, dn) = op(a)?;
-            d.nodes = d.nodes.saturating_add_signed(dn);
+            let mut a = array_at(&mut d.buf, steps).ok_or(NOT_ARRAY)?;
+            let len = op(&mut a)?;
             ctx.reply_int(len);
             Ok(true)
         }
     }
 }
 
-fn parse_values(args: &Args, from: usize) -> CmdResult<(Vec<Value>, usize, usize)> {
+/// The JSON arguments from `from` on, encoded one after the other: (bytes, count, max depth).
+fn parse_values(args: &Args, from: usize) -> CmdResult<(Vec<u8>, usize, usize)> {
     let mut vals = Vec::new();
     let mut depth = 0;
-    let mut nodes = 0usize;
+    let mut n = 0usize;
     for a in args.iter().skip(from) {
         let v = json(a)?;
-        depth = depth.max(doc::depth(&v));
-        nodes = nodes.saturating_add(doc::count_nodes(&v));
-        vals.push(v);
+        depth = depth.max(v.depth);
+        vals.extend_from_slice(&v.buf);
+        n += 1;
     }
-    Ok((vals, depth, nodes))
+    Ok((vals, n, depth))
+}
+
+fn count_i(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 pub fn arrappend(ctx: &Ctx, args: Args) -> CmdResult {
     let p = path(args.at(2))?;
-    let (vals, depth, nodes) = parse_values(&args, 3)?;
+    let (vals, n, depth) = parse_values(&args, 3)?;
     let mut key = ctx.open_write(args.raw_arg(1)?);
     let Some(d) = key.value_mut::<Doc>()? else {
         ctx.reply_int(-1);
         return Ok(());
     };
-    let changed = array_op(ctx, &args, &p, d, depth, |a| {
-        a.extend(vals.iter().cloned());
-        Ok((len_i(a.len()), isize::try_from(nodes).unwrap_or(isize::MAX)))
+    let changed = array_op(ctx, &p, d, depth, |a| {
+        let e = a.offset(a.len())?;
+        a.splice(e..e, &vals, count_i(n))?;
+        Ok(len_i(a.len()))
     })?;
     if changed {
         notify(ctx, c"exjsonarrappend", &args);
@@ -675,20 +807,18 @@ fn adjust(len: usize, i: i64) -> Option<usize> {
 pub fn arrinsert(ctx: &Ctx, args: Args) -> CmdResult {
     let p = path(args.at(2))?;
     let idx = parse_i64(args.at(3)).ok_or(NOT_INTEGER_OR_OUT_OF_RANGE)?;
-    let (vals, depth, nodes) = parse_values(&args, 4)?;
+    let (vals, n, depth) = parse_values(&args, 4)?;
     let mut key = ctx.open_write(args.raw_arg(1)?);
     let Some(d) = key.value_mut::<Doc>()? else {
         ctx.reply_int(-1);
         return Ok(());
     };
-    let changed = array_op(ctx, &args, &p, d, depth, |a| {
-        let at = adjust(a.len(), idx)
-            .filter(|&i| i <= a.len())
-            .ok_or(OUTFLOW)?;
-        let tail = a.split_off(at);
-        a.extend(vals.iter().cloned());
-        a.extend(tail);
-        Ok((len_i(a.len()), isize::try_from(nodes).unwrap_or(isize::MAX)))
+    let changed = array_op(ctx, &p, d, depth, |a| {
+        let len = a.len();
+        let at = adjust(len, idx).filter(|&i| i <= len).ok_or(OUTFLOW)?;
+        let off = a.offset(at)?;
+        a.splice(off..off, &vals, count_i(n))?;
+        Ok(len_i(a.len()))
     })?;
     if changed {
         notify(ctx, c"exjsonarrinsert", &args);
@@ -706,24 +836,20 @@ pub fn arrtrim(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(-1);
         return Ok(());
     };
-    let changed = array_op(ctx, &args, &p, d, 0, |a| {
+    let changed = array_op(ctx, &p, d, 0, |a| {
+        let len = a.len();
         let (s, e) = match (usize::try_from(start), usize::try_from(stop)) {
-            (Ok(s), Ok(e)) if s <= e && e < a.len() => (s, e),
+            (Ok(s), Ok(e)) if s <= e && e < len => (s, e),
             _ => return Err(OUTFLOW),
         };
-        let mut removed = 0usize;
-        for v in a.drain(e + 1..) {
-            removed = removed.saturating_add(doc::count_nodes(&v));
-            doc::drop_deep(v);
-        }
-        for v in a.drain(..s) {
-            removed = removed.saturating_add(doc::count_nodes(&v));
-            doc::drop_deep(v);
-        }
-        Ok((
-            len_i(a.len()),
-            -isize::try_from(removed).unwrap_or(isize::MAX),
-        ))
+        // the tail first, so the head's offsets stay valid
+        let tail = a.offset(e + 1)?;
+        let end = a.offset(len)?;
+        a.splice(tail..end, &[], -count_i(len - e - 1))?;
+        let first = a.offset(0)?;
+        let keep = a.offset(s)?;
+        a.splice(first..keep, &[], -count_i(s))?;
+        Ok(len_i(a.len()))
     })?;
     if changed {
         notify(ctx, c"exjsonarrtrim", &args);
@@ -743,22 +869,28 @@ pub fn arrpop(ctx: &Ctx, args: Args) -> CmdResult {
     };
     let mut key = ctx.open_write(args.raw_arg(1)?);
     let d = key.value_mut::<Doc>()?.ok_or(NO_KEY)?;
-    let pop = |a: &mut Vec<Value>| -> Option<Value> {
-        let i = adjust(a.len(), idx).filter(|&i| i < a.len())?;
-        Some(a.remove(i))
+    // the popped element's text, or None when the index is out of range
+    let pop = |a: &mut ArrayAt| -> CmdResult<Option<Vec<u8>>> {
+        let len = a.len();
+        let Some(i) = adjust(len, idx).filter(|&i| i < len) else {
+            return Ok(None);
+        };
+        let e = a.offset(i)?;
+        let t = store::text(a.b, e);
+        let ee = store::end(a.b, e).ok_or(INTERNAL)?;
+        a.splice(e..ee, &[], -1)?;
+        Ok(Some(t))
     };
     let changed = match &p {
         PathKind::Multi(m) => {
-            let (n, locs) = multi_locations(&d.root, m)?;
+            let (n, locs) = multi_locations(d, m)?;
             let mut res: Vec<Option<Vec<u8>>> = vec![None; n];
             for (slot, l) in &locs {
-                if let Some(Value::Array(a)) = doc::walk_mut(&mut d.root, l) {
-                    if let Some(v) = pop(a) {
-                        d.nodes = d.nodes.saturating_sub(doc::count_nodes(&v));
+                if let Some(mut a) = array_at(&mut d.buf, l) {
+                    if let Some(t) = pop(&mut a)? {
                         if let Some(r) = res.get_mut(*slot) {
-                            *r = Some(text(&v));
+                            *r = Some(t);
                         }
-                        doc::drop_deep(v);
                     }
                 }
             }
@@ -777,13 +909,9 @@ pub fn arrpop(ctx: &Ctx, args: Args) -> CmdResult {
         }
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
-            let Some(Value::Array(a)) = doc::walk_mut(&mut d.root, steps) else {
-                return Err(NOT_ARRAY);
-            };
-            let v = pop(a).ok_or(OUTFLOW)?;
-            d.nodes = d.nodes.saturating_sub(doc::count_nodes(&v));
-            ctx.reply_bulk(&text(&v));
-            doc::drop_deep(v);
+            let mut a = array_at(&mut d.buf, steps).ok_or(NOT_ARRAY)?;
+            let t = pop(&mut a)?.ok_or(OUTFLOW)?;
+            ctx.reply_bulk(&t);
             true
         }
     };

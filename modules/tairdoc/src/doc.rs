@@ -102,18 +102,6 @@ pub fn to_text(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// Drops a value without recursion (deep documents cannot overflow the stack when freed).
-pub fn drop_deep(v: Value) {
-    let mut stack = vec![v];
-    while let Some(x) = stack.pop() {
-        match x {
-            Value::Array(a) => stack.extend(a),
-            Value::Object(o) => stack.extend(o.into_iter().map(|(_, c)| c)),
-            _ => {}
-        }
-    }
-}
-
 // ---- paths --------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,7 +405,7 @@ pub fn parse_singular(s: &str) -> Option<Vec<Step>> {
 }
 
 /// Array index of a pointer token: `0` or `[1-9][0-9]*`.
-fn token_index(t: &str) -> Option<usize> {
+pub(crate) fn token_index(t: &str) -> Option<usize> {
     if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0'))
     {
         return None;
@@ -425,7 +413,7 @@ fn token_index(t: &str) -> Option<usize> {
     t.parse().ok()
 }
 
-fn array_index(len: usize, i: i64) -> Option<usize> {
+pub(crate) fn array_index(len: usize, i: i64) -> Option<usize> {
     if i < 0 {
         let back = usize::try_from(i.unsigned_abs()).ok()?;
         len.checked_sub(back)
@@ -445,148 +433,11 @@ pub fn step<'a>(v: &'a Value, s: &Step) -> Option<&'a Value> {
     }
 }
 
-pub fn step_mut<'a>(v: &'a mut Value, s: &Step) -> Option<&'a mut Value> {
-    match (v, s) {
-        (Value::Object(o), Step::Token(t) | Step::Name(t)) => o.get_mut(t),
-        (Value::Array(a), Step::Token(t)) => {
-            let i = token_index(t)?;
-            a.get_mut(i)
-        }
-        (Value::Array(a), Step::Index(i)) => {
-            let i = array_index(a.len(), *i)?;
-            a.get_mut(i)
-        }
-        _ => None,
-    }
-}
-
 pub fn walk<'a>(mut v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
     for s in steps {
         v = step(v, s)?;
     }
     Some(v)
-}
-
-pub fn walk_mut<'a>(mut v: &'a mut Value, steps: &[Step]) -> Option<&'a mut Value> {
-    for s in steps {
-        v = step_mut(v, s)?;
-    }
-    Some(v)
-}
-
-/// Result of a create-or-replace at `steps` (spec 4.3, 4.5).
-#[derive(Debug, PartialEq, Eq)]
-pub enum SetError {
-    NoParent,
-    BadIndex,
-}
-
-/// Whether the node at `steps` exists.
-pub fn exists(root: &Value, steps: &[Step]) -> bool {
-    walk(root, steps).is_some()
-}
-
-/// Validates that `set_at` would succeed (parent exists and accepts the last step).
-pub fn check_set(root: &Value, steps: &[Step]) -> Result<(), SetError> {
-    let Some((last, parent_steps)) = steps.split_last() else {
-        return Ok(());
-    };
-    let parent = walk(root, parent_steps).ok_or(SetError::NoParent)?;
-    match (parent, last) {
-        (Value::Object(_), Step::Token(_) | Step::Name(_)) => Ok(()),
-        (Value::Array(a), Step::Token(t)) => {
-            if t == "-" {
-                return Ok(());
-            }
-            match token_index(t) {
-                Some(i) if i <= a.len() => Ok(()),
-                _ => Err(SetError::BadIndex),
-            }
-        }
-        (Value::Array(a), Step::Index(i)) => {
-            let len = a.len();
-            let ok = if *i < 0 {
-                array_index(len, *i).is_some()
-            } else {
-                usize::try_from(*i).is_ok_and(|i| i <= len)
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(SetError::BadIndex)
-            }
-        }
-        _ => Err(SetError::NoParent),
-    }
-}
-
-/// Sets (creates / replaces) at `steps`; an existing object member moves to the end (4.5).
-/// Returns the node count of the replaced value (0 if created). Call `check_set` first.
-pub fn set_at(root: &mut Value, steps: &[Step], v: Value) -> Result<usize, SetError> {
-    let Some((last, parent_steps)) = steps.split_last() else {
-        let old = std::mem::replace(root, v);
-        let n = count_nodes(&old);
-        drop_deep(old);
-        return Ok(n);
-    };
-    let parent = walk_mut(root, parent_steps).ok_or(SetError::NoParent)?;
-    match (parent, last) {
-        (Value::Object(o), Step::Token(t) | Step::Name(t)) => {
-            let old = o.shift_remove(t);
-            let n = old.as_ref().map_or(0, count_nodes);
-            if let Some(old) = old {
-                drop_deep(old);
-            }
-            o.insert(t.clone(), v);
-            Ok(n)
-        }
-        (Value::Array(a), s) => {
-            let len = a.len();
-            let idx = match s {
-                Step::Token(t) if t == "-" => len,
-                Step::Token(t) => token_index(t).ok_or(SetError::BadIndex)?,
-                Step::Index(i) if *i < 0 => array_index(len, *i).ok_or(SetError::BadIndex)?,
-                Step::Index(i) => usize::try_from(*i).map_err(|_| SetError::BadIndex)?,
-                Step::Name(_) => return Err(SetError::NoParent),
-            };
-            if idx == len {
-                a.push(v);
-                Ok(0)
-            } else if let Some(slot) = a.get_mut(idx) {
-                let old = std::mem::replace(slot, v);
-                let n = count_nodes(&old);
-                drop_deep(old);
-                Ok(n)
-            } else {
-                Err(SetError::BadIndex)
-            }
-        }
-        _ => Err(SetError::NoParent),
-    }
-}
-
-/// Removes the node at non-empty `steps`; returns its node count, or None if missing.
-pub fn remove_at(root: &mut Value, steps: &[Step]) -> Option<usize> {
-    let (last, parent_steps) = steps.split_last()?;
-    let parent = walk_mut(root, parent_steps)?;
-    let old = match (parent, last) {
-        (Value::Object(o), Step::Token(t) | Step::Name(t)) => o.shift_remove(t)?,
-        (Value::Array(a), Step::Token(t)) => {
-            let i = token_index(t)?;
-            if i >= a.len() {
-                return None;
-            }
-            a.remove(i)
-        }
-        (Value::Array(a), Step::Index(i)) => {
-            let i = array_index(a.len(), *i)?;
-            a.remove(i)
-        }
-        _ => return None,
-    };
-    let n = count_nodes(&old);
-    drop_deep(old);
-    Some(n)
 }
 
 // ---- multi mode ---------------------------------------------------------------------------------------

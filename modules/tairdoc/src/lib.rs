@@ -1,6 +1,7 @@
 //! tairdoc: JSON documents read and updated in place by JSON Pointer, dot paths and JSONPath
 //! (spec `tairdoc.md`). [`doc`] is the pure layer (parsing with the depth pre-scan, paths, the step
-//! walker, multi-mode locations, formats); [`commands`] one function per command; [`persist`] the
+//! walker, multi-mode locations, formats); [`store`] the stored binary layout (parse into it, print
+//! it, edit it in place); [`commands`] one function per command; [`persist`] the
 //! module type's callbacks.
 #![cfg_attr(
     test,
@@ -10,6 +11,7 @@
 pub mod commands;
 pub mod doc;
 pub mod persist;
+pub mod store;
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
 use tair_common::load_args::LoadArgs;
@@ -17,19 +19,10 @@ use tair_common::module::ModuleDef;
 use tair_common::{cmd, RO, RW};
 use tair_common::{value::create_type, Ctx};
 
-/// One stored document. (Stored as a `serde_json::Value` tree for now: see README, the compact
-/// representation of the issue is not built yet.)
-#[derive(Debug, Clone, PartialEq)]
+/// One stored document: its values in the binary layout of [`store`] (one allocation of exact size).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Doc {
-    pub root: serde_json::Value,
-    /// Node count, maintained on writes, for free_effort.
-    pub nodes: usize,
-}
-
-impl Drop for Doc {
-    fn drop(&mut self) {
-        doc::drop_deep(std::mem::take(&mut self.root));
-    }
+    pub buf: Vec<u8>,
 }
 
 const MGET_KEYS: Keys = Keys::Range {

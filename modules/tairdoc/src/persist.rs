@@ -1,12 +1,11 @@
 //! The module type `tair-json` (spec §8): RDB version 1 = compact JSON text; version 0 (C TairDoc) =
 //! the same text plus one NUL byte. AOF rewrite `EXJSONSET key $ <text>`, digest of the text,
-//! MEMORY USAGE from a walk, COPY, free_effort = node count.
+//! MEMORY USAGE from the buffer, COPY, free_effort 1 (the document is one allocation).
 
-use serde_json::Value;
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
 use tair_common::value::{DataType, ModuleValue};
 
-use crate::{doc, Doc};
+use crate::{store, Doc};
 
 pub static DOC_TYPE: DataType = DataType::new();
 
@@ -24,39 +23,19 @@ pub fn load(src: &mut impl rdb::Source, encver: i32) -> Result<Doc, RdbError> {
         }
         v => return Err(RdbError::msg(format!("unknown encoding version {v}"))),
     }
-    let root = doc::parse_json(&text).map_err(|e| RdbError::msg(format!("bad document: {e:?}")))?;
-    let nodes = doc::count_nodes(&root);
-    Ok(Doc { root, nodes })
+    let p = store::parse(&text).map_err(|e| RdbError::msg(format!("bad document: {e:?}")))?;
+    Ok(Doc { buf: p.buf })
 }
 
 pub fn save(d: &Doc, sink: &mut impl rdb::Sink) {
-    sink.write_bytes(&doc::to_text(&d.root));
+    sink.write_bytes(&d.text());
 }
 
-/// Estimate: per node a tree node, plus string / member-name bytes and per-member map overhead.
-pub fn mem_usage(v: &Value) -> usize {
-    let mut total = std::mem::size_of::<Doc>();
-    let mut stack = vec![v];
-    while let Some(x) = stack.pop() {
-        total = total.saturating_add(std::mem::size_of::<Value>());
-        match x {
-            Value::String(s) => total = total.saturating_add(s.capacity()),
-            Value::Array(a) => {
-                total = total.saturating_add(
-                    a.capacity().saturating_sub(a.len()) * std::mem::size_of::<Value>(),
-                );
-                stack.extend(a.iter());
-            }
-            Value::Object(o) => {
-                for (k, c) in o {
-                    total = total.saturating_add(k.capacity() + 24 + 16);
-                    stack.push(c);
-                }
-            }
-            _ => {}
-        }
+impl Doc {
+    /// Compact JSON text of the whole document.
+    pub fn text(&self) -> Vec<u8> {
+        store::text(&self.buf, 0)
     }
-    total
 }
 
 impl ModuleValue for Doc {
@@ -76,15 +55,16 @@ impl ModuleValue for Doc {
     }
 
     fn aof_rewrite(&self, w: &mut AofWriter, key: &[u8]) {
-        w.emit(c"EXJSONSET", &[key, b"$", &doc::to_text(&self.root)]);
+        w.emit(c"EXJSONSET", &[key, b"$", &self.text()]);
     }
 
     fn mem_usage(&self) -> usize {
-        mem_usage(&self.root).max(doc::to_text(&self.root).len())
+        // the buffer; at least the compact text (spec §8), which the binary form can undercut
+        (std::mem::size_of::<Doc>() + self.buf.capacity()).max(self.text().len())
     }
 
     fn digest(&self, d: &mut Digest) {
-        d.add_bytes(&doc::to_text(&self.root));
+        d.add_bytes(&self.text());
         d.end_sequence();
     }
 
@@ -93,7 +73,8 @@ impl ModuleValue for Doc {
     }
 
     fn free_effort(&self) -> usize {
-        self.nodes
+        // one allocation whatever the node count: freeing it is O(1)
+        1
     }
 }
 
@@ -104,10 +85,10 @@ mod tests {
 
     #[test]
     fn rdb_round_trip() {
-        let root = doc::parse_json(br#"{"a":[1,2.5,"x\u0000y"],"b":{"c":null}}"#).unwrap();
         let d = Doc {
-            nodes: doc::count_nodes(&root),
-            root,
+            buf: store::parse(br#"{"a":[1,2.5,"x\u0000y"],"b":{"c":null}}"#)
+                .unwrap()
+                .buf,
         };
         let mut s = VecSink::default();
         save(&d, &mut s);
