@@ -313,7 +313,34 @@ pub fn register(
         let doc = docs
             .iter()
             .find(|d| d.command.eq_ignore_ascii_case(def.name));
-        register_one(ctx, def, doc).map_err(|e| format!("command {}: {e}", def.name))?;
+        register_one(ctx, def, def.name, doc).map_err(|e| format!("command {}: {e}", def.name))?;
+    }
+    Ok(())
+}
+
+/// Registers the commands of `defs` whose names start with `from` once more under the name with
+/// `from` replaced by `to` (`tfbfadd` -> `bf.add`), except the canonical names in `skip`: the same
+/// handler, flags, keys and docs, so an alias table cannot drift from the canonical one.
+pub fn register_aliases(
+    ctx: *mut raw::RedisModuleCtx,
+    defs: &[CommandDef],
+    docs: &[CommandDoc],
+    from: &str,
+    to: &str,
+    skip: &[&str],
+) -> Result<(), String> {
+    for def in defs {
+        let Some(rest) = def.name.strip_prefix(from) else {
+            continue;
+        };
+        if skip.contains(&def.name) {
+            continue;
+        }
+        let alias = format!("{to}{rest}");
+        let doc = docs
+            .iter()
+            .find(|d| d.command.eq_ignore_ascii_case(def.name));
+        register_one(ctx, def, &alias, doc).map_err(|e| format!("command {alias}: {e}"))?;
     }
     Ok(())
 }
@@ -321,9 +348,10 @@ pub fn register(
 fn register_one(
     ctx: *mut raw::RedisModuleCtx,
     def: &CommandDef,
+    name: &str,
     doc: Option<&CommandDoc>,
 ) -> Result<(), String> {
-    let name = CString::new(def.name).map_err(|_| "bad name".to_string())?;
+    let name = CString::new(name).map_err(|_| "bad name".to_string())?;
     let getkeys = needs_getkeys(&def.keys, def.extra_keys)
         && !def.flags.split(' ').any(|f| f == "getkeys-api");
     let flags = if getkeys {

@@ -433,7 +433,7 @@ impl Ctx {
         unsafe { api!(RedisModule_SignalModifiedKey)(self.raw, key) };
     }
 
-    /// The server's context flags. A command's context reads them once: what commands ask (role, AOF,
+    /// The server's context flags ([`flag`]). A command's context reads them once: what commands ask (role, AOF,
     /// loading, a fork child) does not change while one command runs.
     pub fn flags(&self) -> u32 {
         let cached = self.flags.get();
@@ -806,4 +806,47 @@ pub struct BlockOnKeys {
 /// A C string from bytes for static names (helper for event and command names built at runtime).
 pub fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
+}
+
+/// An array reply of a length announced before its elements: extra elements are dropped and missing
+/// ones become nulls on drop, so a miscount can never break the protocol.
+pub struct ExactArray<'a> {
+    ctx: &'a Ctx,
+    left: usize,
+}
+
+impl<'a> ExactArray<'a> {
+    /// Announces `len` elements.
+    pub fn new(ctx: &'a Ctx, len: usize) -> Self {
+        ctx.reply_array(len);
+        ExactArray { ctx, left: len }
+    }
+
+    /// One bulk-string element (dropped past the announced length).
+    pub fn bulk(&mut self, b: &[u8]) {
+        if self.left > 0 {
+            self.ctx.reply_bulk(b);
+            self.left -= 1;
+        }
+    }
+}
+
+impl Drop for ExactArray<'_> {
+    fn drop(&mut self) {
+        for _ in 0..self.left {
+            self.ctx.reply_null();
+        }
+    }
+}
+
+/// The context flags a module tests against [`Ctx::flags`].
+pub mod flag {
+    use crate::ffi::raw;
+    pub const LOADING: u32 = raw::REDISMODULE_CTX_FLAGS_LOADING;
+    pub const ASYNC_LOADING: u32 = raw::REDISMODULE_CTX_FLAGS_ASYNC_LOADING;
+    pub const REPLICATED: u32 = raw::REDISMODULE_CTX_FLAGS_REPLICATED;
+    pub const REPLICA: u32 = raw::REDISMODULE_CTX_FLAGS_SLAVE;
+    pub const MULTI: u32 = raw::REDISMODULE_CTX_FLAGS_MULTI;
+    pub const LUA: u32 = raw::REDISMODULE_CTX_FLAGS_LUA;
+    pub const DENY_BLOCKING: u32 = raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING;
 }

@@ -22,6 +22,7 @@ pub mod clock;
 pub mod command;
 pub mod ctx;
 pub mod error;
+pub mod events;
 pub mod ffi;
 pub mod glob;
 pub mod guard;
@@ -34,7 +35,7 @@ pub mod string;
 pub mod value;
 
 pub use command::{CommandDef, KeyAccess, Keys, RO, RW};
-pub use ctx::{BlockOnKeys, Ctx, Entry, KeyKind, Origin, ReadKey, Vacant, WriteKey};
+pub use ctx::{BlockOnKeys, Ctx, Entry, ExactArray, KeyKind, Origin, ReadKey, Vacant, WriteKey};
 pub use error::{CmdError, CmdResult};
-pub use string::{raw_arg, Args, OwnedString, RawStr, Word};
+pub use string::{Args, OwnedString, RawStr, Word};
 pub use value::{DataType, ModuleValue};

@@ -103,12 +103,6 @@ impl<'a> Args<'a> {
     }
 }
 
-/// The server string of argument `i` of `args`, or `ERR syntax error`.
-#[inline]
-pub fn raw_arg(args: Args, i: usize) -> CmdResult<RawStr> {
-    args.raw_arg(i)
-}
-
 /// A server string this crate created, freed on drop.
 pub struct OwnedString(RawStr);
 

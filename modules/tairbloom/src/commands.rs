@@ -46,15 +46,6 @@ fn bloom_error(e: BloomError) -> CmdError {
     }
 }
 
-/// `ERR wrong number of arguments for '<name as called, lower case>' command`, for the upper bounds the
-/// server's arity check cannot express.
-fn wrong_arity(args: &Args) -> CmdError {
-    let name = String::from_utf8_lossy(args.at(0)).to_ascii_lowercase();
-    CmdError::msg(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
-}
-
 /// error_rate (§4.0): a decimal double or ±inf/±infinity (the tairzset grammar); not a number →
 /// `ERR bad error rate`; outside 0 < p < 1 → the range error.
 pub fn parse_error_rate(arg: &[u8]) -> CmdResult<f64> {
@@ -186,7 +177,7 @@ fn finish_add(
 /// TFBFRESERVE key error_rate [capacity]
 pub fn reserve(ctx: &Ctx, args: Args) -> CmdResult {
     if args.len() > 4 {
-        return Err(wrong_arity(&args));
+        return Err(args.wrong_arity());
     }
     let p = parse_error_rate(args.at(2))?;
     let c = match args.get(3) {
@@ -351,7 +342,7 @@ fn reply_info_value(ctx: &Ctx, v: InfoValue) {
 /// TFBFINFO key [CAPACITY|SIZE|FILTERS|ITEMS|ERROR|EXPANSION|TIGHTENING]
 pub fn info(ctx: &Ctx, args: Args) -> CmdResult {
     if args.len() > 3 {
-        return Err(wrong_arity(&args));
+        return Err(args.wrong_arity());
     }
     let field = match args.get(2) {
         Some(a) => Some(InfoField::parse(a).ok_or(BAD_INFO)?),

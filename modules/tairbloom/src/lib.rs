@@ -61,31 +61,18 @@ static TFBF_COMMANDS: [CommandDef; 11] = [
     ),
 ];
 
-/// The same commands under their BF.* names (registered only with `tair-compat yes`).
-static BF_COMMANDS: [CommandDef; 11] = [
-    cmd!(
-        "bf.reserve",
-        commands::reserve,
-        "write deny-oom fast",
-        -3,
-        RW
-    ),
-    cmd!("bf.add", commands::add, "write deny-oom fast", 3, RW),
-    cmd!("bf.madd", commands::madd, "write deny-oom", -3, RW),
-    cmd!("bf.insert", commands::insert, "write deny-oom", -3, RW),
-    cmd!("bf.exists", commands::exists, "readonly fast", 3, RO),
-    cmd!("bf.mexists", commands::mexists, "readonly", -3, RO),
-    cmd!("bf.info", commands::info, "readonly fast", -2, RO),
-    cmd!("bf.card", commands::card, "readonly fast", 2, RO),
-    cmd!("bf.debug", commands::debug, "readonly fast", 2, RO),
-    cmd!("bf.scandump", commands::scandump, "readonly", 3, RO),
-    cmd!("bf.loadchunk", commands::loadchunk, "write deny-oom", 4, RW),
-];
-
 /// Registers the BF.* names when the module is loaded with `tair-compat yes`.
 fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
     if load_args.tair_compat() {
-        tair_common::command::register(ctx.as_ptr(), &BF_COMMANDS, &[])?;
+        // tfbfadd -> bf.add, and so on for every row.
+        tair_common::command::register_aliases(
+            ctx.as_ptr(),
+            &TFBF_COMMANDS,
+            &[],
+            "tfbf",
+            "bf.",
+            &[],
+        )?;
     }
     Ok(())
 }

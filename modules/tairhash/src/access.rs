@@ -3,7 +3,7 @@
 //! active expiry) and keeping the registry in step after a write.
 
 use tair_common::command::str_bytes;
-use tair_common::ffi::raw;
+use tair_common::ctx::flag;
 use tair_common::propagate::{replicate_args, Arg};
 use tair_common::{log, CmdResult, Ctx, Entry, RawStr, ReadKey, Vacant, WriteKey};
 
@@ -34,9 +34,7 @@ impl Env {
     pub fn of(ctx: &Ctx) -> Env {
         let flags = ctx.flags();
         let clock = ctx.now_ms();
-        let replayed = flags
-            & (raw::REDISMODULE_CTX_FLAGS_LOADING | raw::REDISMODULE_CTX_FLAGS_REPLICATED)
-            != 0;
+        let replayed = flags & (flag::LOADING | flag::REPLICATED) != 0;
         Env {
             now: if replayed { 0 } else { live_clock(clock) },
             clock,
@@ -59,9 +57,7 @@ impl Env {
     /// replication is not paused (propagating during `CLIENT PAUSE WRITE` / a failover is refused by
     /// the server).
     pub fn can_expire(&self, ctx: &Ctx) -> bool {
-        let not_here = raw::REDISMODULE_CTX_FLAGS_LOADING
-            | raw::REDISMODULE_CTX_FLAGS_REPLICATED
-            | raw::REDISMODULE_CTX_FLAGS_SLAVE;
+        let not_here = flag::LOADING | flag::REPLICATED | flag::REPLICA;
         ctx.flags() & not_here == 0 && !ctx.avoid_replica_traffic()
     }
 }
@@ -255,7 +251,7 @@ pub fn open_for_read(
 pub fn open_for_write(
     ctx: &Ctx,
     env: &Env,
-    name: *mut raw::RedisModuleString,
+    name: RawStr,
     fields: &[&[u8]],
     extra: usize,
 ) -> CmdResult<WriteKey> {

@@ -197,11 +197,6 @@ pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
     }
 }
 
-/// A database index from the server's `int`, if it is one we track.
-pub fn db_index(db: i32) -> Option<usize> {
-    usize::try_from(db).ok().filter(|&d| d < MAX_DBS)
-}
-
 impl State {
     /// The registry of database `db` (created on first use).
     pub fn registry(&mut self, db: usize) -> Option<&mut ExpiryRegistry> {

@@ -3,46 +3,30 @@
 //! before any key is touched.
 
 use tair_common::args::{eq_ic, parse_f64, parse_i64, ArgCursor};
-use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX};
+use tair_common::clock::ExpireSpec;
+use tair_common::error::{
+    invalid_expire, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_FLOAT, NOT_AN_INTEGER, SYNTAX,
+    VERSION_OVERFLOW, VERSION_STALE,
+};
 use tair_common::Args;
 
 use crate::{Condition, ExpiryChange, HashError, VersionRule};
 
-pub const NOT_INTEGER: CmdError = CmdError::Static(c"ERR value is not an integer");
-pub const NOT_FLOAT: CmdError = CmdError::Static(c"ERR value is not an float");
 const BOUND_NOT_INTEGER: CmdError =
     CmdError::Static(c"ERR min or max is specified, but value is not an integer");
 const BOUND_NOT_FLOAT: CmdError =
     CmdError::Static(c"ERR min or max is specified, but value is not a float");
 const MIN_ABOVE_MAX: CmdError = CmdError::Static(c"ERR min value is bigger than max value");
-pub const INVALID_CURSOR: CmdError = CmdError::Static(c"ERR invalid cursor");
 
 /// The state errors of §2.2 step 6 as replies.
 pub fn state_error(e: HashError) -> CmdError {
     match e {
-        HashError::VersionStale => CmdError::Static(c"ERR update version is stale"),
-        HashError::VersionOverflow => CmdError::Static(c"ERR version overflow"),
-        HashError::NotInteger => NOT_INTEGER,
-        HashError::NotFloat => NOT_FLOAT,
-        HashError::IncrOverflow => CmdError::Static(c"ERR increment or decrement would overflow"),
+        HashError::VersionStale => VERSION_STALE,
+        HashError::VersionOverflow => VERSION_OVERFLOW,
+        HashError::NotInteger => NOT_AN_INTEGER,
+        HashError::NotFloat => NOT_AN_FLOAT,
+        HashError::IncrOverflow => INCR_OVERFLOW,
     }
-}
-
-pub fn wrong_arity(cmd: &str) -> CmdError {
-    CmdError::msg(format!("ERR wrong number of arguments for '{cmd}' command"))
-}
-
-/// The unit and origin of a time value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeKind {
-    /// Relative seconds (`EX`, EXHEXPIRE).
-    Ex,
-    /// Relative milliseconds (`PX`, EXHPEXPIRE).
-    Px,
-    /// Absolute Unix seconds (`EXAT`, EXHEXPIREAT).
-    ExAt,
-    /// Absolute Unix milliseconds (`PXAT`, EXHPEXPIREAT).
-    PxAt,
 }
 
 /// An expiry time value: an integer >= 0, else `ERR syntax error`.
@@ -50,19 +34,14 @@ pub fn time_value(arg: &[u8]) -> CmdResult<i64> {
     parse_i64(arg).filter(|v| *v >= 0).ok_or(SYNTAX)
 }
 
-/// The absolute expiry (ms) of time value `v` (>= 0) given at `clock`. 0 means "expire at once" and
+/// The absolute expiry (ms) of `spec` (its value >= 0) given at `clock`. 0 means "expire at once" and
 /// is stored as 1 (§2); a result above 2^63-1 is `ERR invalid expire time in '<cmd>' command`.
-pub fn absolute_ms(kind: TimeKind, v: i64, clock: i64, cmd: &str) -> CmdResult<u64> {
-    if v == 0 {
+pub fn absolute_ms(spec: ExpireSpec, clock: i64, cmd: &str) -> CmdResult<u64> {
+    if spec.value() == 0 {
         return Ok(1);
     }
-    let at = match kind {
-        TimeKind::Ex => v.checked_mul(1000).and_then(|ms| ms.checked_add(clock)),
-        TimeKind::Px => v.checked_add(clock),
-        TimeKind::ExAt => v.checked_mul(1000),
-        TimeKind::PxAt => Some(v),
-    };
-    at.and_then(|t| u64::try_from(t.max(1)).ok())
+    spec.to_abs_ms(clock)
+        .and_then(|t| u64::try_from(t.max(1)).ok())
         .ok_or_else(|| invalid_expire(cmd))
 }
 
@@ -140,24 +119,14 @@ pub fn parse_opts(
     let mut c = ArgCursor::new(args, from);
     while let Some(kw) = c.next_arg() {
         let is = |k: &[u8]| eq_ic(kw, k);
-        let kind = if is(b"EX") {
-            Some(TimeKind::Ex)
-        } else if is(b"PX") {
-            Some(TimeKind::Px)
-        } else if is(b"EXAT") {
-            Some(TimeKind::ExAt)
-        } else if is(b"PXAT") {
-            Some(TimeKind::PxAt)
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
+        let unit = ExpireSpec::unit(kw);
+        if let Some(unit) = unit {
             if has_ttl {
                 return Err(SYNTAX);
             }
             has_ttl = true;
             let v = time_value(c.value()?)?;
-            o.ttl = Ttl::At(absolute_ms(kind, v, clock, cmd)?);
+            o.ttl = Ttl::At(absolute_ms(unit(v), clock, cmd)?);
         } else if is(b"KEEPTTL") {
             if has_ttl {
                 return Err(SYNTAX);
@@ -228,24 +197,4 @@ pub fn version_arg(arg: &[u8], min: i64) -> CmdResult<u64> {
         Some(v) if v >= min => Ok(v as u64),
         _ => Err(SYNTAX),
     }
-}
-
-/// EXHSCAN's options: `MATCH pattern` and `COUNT n` (n >= 1), repeatable, the last one wins.
-pub fn scan_opts(args: Args<'_>, from: usize) -> CmdResult<(Option<&[u8]>, usize)> {
-    let mut c = ArgCursor::new(args, from);
-    let (mut pattern, mut count) = (None, 10usize);
-    while let Some(kw) = c.next_arg() {
-        if eq_ic(kw, b"MATCH") {
-            pattern = Some(c.value()?);
-        } else if eq_ic(kw, b"COUNT") {
-            count = parse_i64(c.value()?)
-                .filter(|n| *n >= 1)
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or(SYNTAX)?;
-        } else {
-            return Err(SYNTAX);
-        }
-    }
-    // `*` matches everything: no filtering (as Valkey's SCAN).
-    Ok((pattern.filter(|p| *p != b"*"), count))
 }

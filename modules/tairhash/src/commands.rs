@@ -3,25 +3,20 @@
 
 use std::ffi::CStr;
 
-use tair_common::error::{CmdResult, SYNTAX};
+use tair_common::clock::ExpireSpec;
+use tair_common::error::{wrong_arity, CmdResult, NOT_AN_FLOAT, NOT_AN_INTEGER};
 use tair_common::propagate::{replicate_args, words, Arg};
 use tair_common::{Args, Ctx, RawStr};
 
 use crate::access::{delete_emptied, open_for_write, reregister, write_extra, Env, Slot};
 use crate::cmd_args::{
-    absolute_ms, expire_version, parse_opts, state_error, time_value, version_arg, wrong_arity,
-    Bounds, TimeKind, Ttl, NOT_FLOAT, NOT_INTEGER,
+    absolute_ms, expire_version, parse_opts, state_error, time_value, version_arg, Bounds, Ttl,
 };
 use crate::number::{parse_f64, parse_i64};
 use crate::{
     Condition, ExpiryChange, IncrOptions, MsetEntry, SetOptions, SetOutcome, TairHash, VersionRule,
     Written,
 };
-
-/// The server string of argument `i` (present: the server checked the arity).
-fn raw_arg(args: Args, i: usize) -> CmdResult<*mut tair_common::ffi::raw::RedisModuleString> {
-    args.raw(i).ok_or(SYNTAX)
-}
 
 /// The expiry part of a propagated EXHSET.
 #[derive(Clone, Copy)]
@@ -93,7 +88,7 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhset", true, Bounds::None, env.clock)?;
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -122,8 +117,8 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
         before,
         h.as_deref(),
         c"exhset",
-        Arg::Str(raw_arg(args, 2)?),
-        Arg::Str(raw_arg(args, 3)?),
+        Arg::Str(args.raw_arg(2)?),
+        Arg::Str(args.raw_arg(3)?),
         &w,
         PropTtl::of(o.ttl, &w),
     );
@@ -134,7 +129,7 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -163,8 +158,8 @@ pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
         before,
         h.as_deref(),
         c"exhsetnx",
-        Arg::Str(raw_arg(args, 2)?),
-        Arg::Str(raw_arg(args, 3)?),
+        Arg::Str(args.raw_arg(2)?),
+        Arg::Str(args.raw_arg(3)?),
         &w,
         PropTtl::None,
     );
@@ -182,7 +177,7 @@ pub fn exhmset(ctx: &Ctx, args: Args) -> CmdResult {
         .map(|i| (args.at(i), args.at(i + 1)))
         .collect();
     let names: Vec<&[u8]> = pairs.iter().map(|p| p.0).collect();
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &names, write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -207,7 +202,11 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
         let secs = time_value(args.at(i + 3))?;
         let expiry = match secs {
             0 => None,
-            s => Some(absolute_ms(TimeKind::Ex, s, env.clock, "exhmsetwithopts")?),
+            s => Some(absolute_ms(
+                ExpireSpec::Ex(s),
+                env.clock,
+                "exhmsetwithopts",
+            )?),
         };
         entries.push(MsetEntry {
             name: args.at(i),
@@ -217,7 +216,7 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
         });
     }
     let names: Vec<&[u8]> = entries.iter().map(|e| e.name).collect();
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &names, write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -235,8 +234,8 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
         propagate_exhset(
             ctx,
             name,
-            Arg::Str(raw_arg(args, i)?),
-            Arg::Str(raw_arg(args, i + 1)?),
+            Arg::Str(args.raw_arg(i)?),
+            Arg::Str(args.raw_arg(i + 1)?),
             w.version,
             ttl,
         );
@@ -245,13 +244,19 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
 }
 
 /// EXHPEXPIREAT / EXHPEXPIRE / EXHEXPIREAT / EXHEXPIRE key field time [VER v|ABS v|GT v]
-fn expire_generic(ctx: &Ctx, args: Args, kind: TimeKind, cmd: &str, event: &CStr) -> CmdResult {
+fn expire_generic(
+    ctx: &Ctx,
+    args: Args,
+    unit: fn(i64) -> ExpireSpec,
+    cmd: &str,
+    event: &CStr,
+) -> CmdResult {
     let env = Env::of(ctx);
     let t = time_value(args.at(3))?;
     let rule = expire_version(args, 4)?;
-    let at = absolute_ms(kind, t, env.clock, cmd)?;
+    let at = absolute_ms(unit(t), env.clock, cmd)?;
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], 0)?;
     let name = key.name();
     let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
@@ -270,7 +275,7 @@ fn expire_generic(ctx: &Ctx, args: Args, kind: TimeKind, cmd: &str, event: &CStr
         c"EXHPEXPIREAT",
         &[
             Arg::Str(name),
-            Arg::Str(raw_arg(args, 2)?),
+            Arg::Str(args.raw_arg(2)?),
             Arg::Uint(w.expiry.unwrap_or(at)),
             Arg::Word(&words::ABS),
             Arg::Uint(w.version),
@@ -280,26 +285,26 @@ fn expire_generic(ctx: &Ctx, args: Args, kind: TimeKind, cmd: &str, event: &CStr
 }
 
 pub fn exhpexpireat(ctx: &Ctx, args: Args) -> CmdResult {
-    expire_generic(ctx, args, TimeKind::PxAt, "exhpexpireat", c"exhpexpireat")
+    expire_generic(ctx, args, ExpireSpec::PxAt, "exhpexpireat", c"exhpexpireat")
 }
 
 pub fn exhpexpire(ctx: &Ctx, args: Args) -> CmdResult {
-    expire_generic(ctx, args, TimeKind::Px, "exhpexpire", c"exhpexpire")
+    expire_generic(ctx, args, ExpireSpec::Px, "exhpexpire", c"exhpexpire")
 }
 
 pub fn exhexpireat(ctx: &Ctx, args: Args) -> CmdResult {
-    expire_generic(ctx, args, TimeKind::ExAt, "exhexpireat", c"exhexpireat")
+    expire_generic(ctx, args, ExpireSpec::ExAt, "exhexpireat", c"exhexpireat")
 }
 
 pub fn exhexpire(ctx: &Ctx, args: Args) -> CmdResult {
-    expire_generic(ctx, args, TimeKind::Ex, "exhexpire", c"exhexpire")
+    expire_generic(ctx, args, ExpireSpec::Ex, "exhexpire", c"exhexpire")
 }
 
 /// EXHPERSIST key field
 pub fn exhpersist(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], 0)?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], 0)?;
     let name = key.name();
     let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
@@ -322,7 +327,7 @@ pub fn exhsetver(ctx: &Ctx, args: Args) -> CmdResult {
     let version = version_arg(args.at(3), 1)?;
     let env = Env::of(ctx);
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
@@ -340,11 +345,11 @@ pub fn exhsetver(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXHINCRBY key field num [EX|EXAT|PX|PXAT|KEEPTTL] [VER|ABS|GT v] [MIN min] [MAX max]
 pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
-    let delta = parse_i64(args.at(3)).ok_or(NOT_INTEGER)?;
+    let delta = parse_i64(args.at(3)).ok_or(NOT_AN_INTEGER)?;
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhincrby", false, Bounds::Int, env.clock)?;
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -368,7 +373,7 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
         before,
         h.as_deref(),
         c"exhincrby",
-        Arg::Str(raw_arg(args, 2)?),
+        Arg::Str(args.raw_arg(2)?),
         Arg::Bytes(text.as_bytes()),
         &w,
         PropTtl::of(o.ttl, &w),
@@ -378,11 +383,11 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXHINCRBYFLOAT key field num [EX|EXAT|PX|PXAT|KEEPTTL] [VER|ABS|GT v] [MIN min] [MAX max]
 pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
-    let delta = parse_f64(args.at(3)).ok_or(NOT_FLOAT)?;
+    let delta = parse_f64(args.at(3)).ok_or(NOT_AN_FLOAT)?;
     let env = Env::of(ctx);
     let o = parse_opts(args, 4, "exhincrbyfloat", false, Bounds::Float, env.clock)?;
     let field = args.at(2);
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &[field], write_extra())?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
     let before = slot.hash().earliest_due();
@@ -405,7 +410,7 @@ pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         before,
         h.as_deref(),
         c"exhincrbyfloat",
-        Arg::Str(raw_arg(args, 2)?),
+        Arg::Str(args.raw_arg(2)?),
         Arg::Bytes(text.as_bytes()),
         &w,
         PropTtl::of(o.ttl, &w),
@@ -423,7 +428,7 @@ fn delete_generic(
 ) -> CmdResult {
     let env = Env::of(ctx);
     let names: Vec<&[u8]> = fields.iter().map(|&i| args.at(i)).collect();
-    let mut key = open_for_write(ctx, &env, raw_arg(args, 1)?, &names, 0)?;
+    let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &names, 0)?;
     let name = key.name();
     let Some(h) = key.value_mut::<TairHash>()? else {
         ctx.reply_int(0);
@@ -443,7 +448,7 @@ fn delete_generic(
     let mut prop = Vec::with_capacity(deleted.len() + 1);
     prop.push(Arg::Str(name));
     for &i in &deleted {
-        prop.push(Arg::Str(raw_arg(args, i)?));
+        prop.push(Arg::Str(args.raw_arg(i)?));
     }
     replicate_args(ctx, c"EXHDEL", &prop);
     ctx.notify_module(c"exhdel", name);

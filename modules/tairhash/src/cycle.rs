@@ -9,25 +9,25 @@
 //! effects of §5.3, and stops when the time budget (`active_expire_cycle_ms`) or the field limit
 //! (`active_expire_keys_per_loop`) is spent. It never looks at a key or field that is not due.
 
-use std::ffi::{c_int, c_void, CStr};
 use std::time::{Duration, Instant};
 
 use tair_common::command::str_bytes;
+use tair_common::ctx::flag;
 use tair_common::ctx::OwnedString;
-use tair_common::ffi::raw;
+use tair_common::events::{
+    self, ServerEvent, NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_LOADED,
+};
 use tair_common::guard::catch;
-use tair_common::Ctx;
+use tair_common::{Ctx, RawStr};
 
 use crate::access::{expired_removed, peek_earliest, selected_db};
-use crate::active::{self, config, db_index, Removal, GRACE_MS};
+use crate::active::{self, config, Removal, GRACE_MS};
 use crate::TairHash;
 
 /// Fields removed between two budget checks (and per `EXHDEL` / `exhexpired` of a busy key).
 const CHUNK: usize = 64;
 /// Keys taken from a registry at a time.
 const KEYS_PER_FETCH: usize = 32;
-
-const OK: c_int = raw::REDISMODULE_OK as c_int;
 
 /// What is left of a cycle's budget.
 struct Budget {
@@ -143,9 +143,7 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
 /// One active-expiry cycle.
 fn cycle(ctx: &Ctx) {
     let flags = ctx.flags();
-    let idle = raw::REDISMODULE_CTX_FLAGS_SLAVE
-        | raw::REDISMODULE_CTX_FLAGS_LOADING
-        | raw::REDISMODULE_CTX_FLAGS_ASYNC_LOADING;
+    let idle = flag::REPLICA | flag::LOADING | flag::ASYNC_LOADING;
     if flags & idle != 0 || ctx.avoid_replica_traffic() {
         return;
     }
@@ -191,7 +189,7 @@ fn on_timer(ctx: &Ctx) {
 }
 
 /// Re-reads what `key` (in the callback's selected database) holds into its registry.
-fn refresh(ctx: &Ctx, key: *mut raw::RedisModuleString) {
+fn refresh(ctx: &Ctx, key: RawStr) {
     let db = selected_db(ctx);
     let k = str_bytes(key);
     // A copy: the `loaded` event passes a key object on the server's stack, which opening a key
@@ -201,69 +199,43 @@ fn refresh(ctx: &Ctx, key: *mut raw::RedisModuleString) {
     active::with(|s| s.register(db, k, earliest));
 }
 
-unsafe extern "C" fn on_keyspace(
-    ctx: *mut raw::RedisModuleCtx,
-    _type: c_int,
-    event: *const std::os::raw::c_char,
-    key: *mut raw::RedisModuleString,
-) -> c_int {
-    let _ = catch(|| {
-        if event.is_null() || key.is_null() {
-            return;
-        }
-        // SAFETY: the server passes a NUL-terminated event name.
-        let ev = unsafe { CStr::from_ptr(event) }.to_bytes();
-        match ev {
-            // During an asynchronous load the loaded keys are not in the live keyspace yet; the
-            // registries are rebuilt when the load completes.
-            b"loaded" if active::with(|s| s.async_loading()).unwrap_or(false) => {}
-            b"loaded" | b"del" | b"expired" | b"evicted" | b"rename_from" | b"rename_to"
-            | b"move_from" | b"move_to" | b"copy_to" | b"restore" => {
-                refresh(&Ctx::from_raw(ctx), key)
-            }
-            _ => {}
-        }
-    });
-    OK
+fn on_keyspace(ctx: &Ctx, event: &[u8], key: RawStr) {
+    match event {
+        // During an asynchronous load the loaded keys are not in the live keyspace yet; the
+        // registries are rebuilt when the load completes.
+        b"loaded" if active::with(|s| s.async_loading()).unwrap_or(false) => {}
+        b"loaded" | b"del" | b"expired" | b"evicted" | b"rename_from" | b"rename_to"
+        | b"move_from" | b"move_to" | b"copy_to" | b"restore" => refresh(ctx, key),
+        _ => {}
+    }
 }
 
-unsafe extern "C" fn on_flush(
-    _ctx: *mut raw::RedisModuleCtx,
-    _eid: raw::RedisModuleEvent,
-    subevent: u64,
-    data: *mut c_void,
-) {
-    let _ = catch(|| {
-        if subevent != raw::REDISMODULE_SUBEVENT_FLUSHDB_START {
-            return;
-        }
-        // SAFETY: the FlushDB event passes a RedisModuleFlushInfo.
-        let Some(info) = (unsafe { data.cast::<raw::RedisModuleFlushInfo>().as_ref() }) else {
-            return;
-        };
-        if info.dbnum < 0 {
+fn on_server_event(ctx: &Ctx, event: ServerEvent) {
+    match event {
+        ServerEvent::FlushStart(None) => {
             active::with(|s| s.flush(None));
-        } else if let Some(db) = db_index(info.dbnum) {
-            active::with(|s| s.flush(Some(db)));
         }
-    });
-}
-
-unsafe extern "C" fn on_swapdb(
-    _ctx: *mut raw::RedisModuleCtx,
-    _eid: raw::RedisModuleEvent,
-    _subevent: u64,
-    data: *mut c_void,
-) {
-    let _ = catch(|| {
-        // SAFETY: the SwapDB event passes a RedisModuleSwapDbInfo.
-        let Some(info) = (unsafe { data.cast::<raw::RedisModuleSwapDbInfo>().as_ref() }) else {
-            return;
-        };
-        if let (Some(a), Some(b)) = (db_index(info.dbnum_first), db_index(info.dbnum_second)) {
-            active::with(|s| s.swap(a, b));
+        ServerEvent::FlushStart(Some(db)) => {
+            if db < active::MAX_DBS {
+                active::with(|s| s.flush(Some(db)));
+            }
         }
-    });
+        ServerEvent::SwapDb(a, b) => {
+            if a < active::MAX_DBS && b < active::MAX_DBS {
+                active::with(|s| s.swap(a, b));
+            }
+        }
+        ServerEvent::AsyncLoadStarted => {
+            active::with(|s| s.set_async_loading(true));
+        }
+        ServerEvent::AsyncLoadCompleted => {
+            active::with(|s| s.set_async_loading(false));
+            rebuild(ctx);
+        }
+        ServerEvent::AsyncLoadAborted => {
+            active::with(|s| s.set_async_loading(false));
+        }
+    }
 }
 
 /// Rebuilds every registry from the keyspace (after a replica's asynchronous load). O(keys).
@@ -303,59 +275,11 @@ fn rebuild(ctx: &Ctx) {
     }
 }
 
-unsafe extern "C" fn on_async_load(
-    ctx: *mut raw::RedisModuleCtx,
-    _eid: raw::RedisModuleEvent,
-    subevent: u64,
-    _data: *mut c_void,
-) {
-    let _ = catch(|| match subevent {
-        raw::REDISMODULE_SUBEVENT_REPL_ASYNC_LOAD_STARTED => {
-            active::with(|s| s.set_async_loading(true));
-        }
-        raw::REDISMODULE_SUBEVENT_REPL_ASYNC_LOAD_COMPLETED => {
-            active::with(|s| s.set_async_loading(false));
-            rebuild(&Ctx::from_raw(ctx));
-        }
-        _ => {
-            active::with(|s| s.set_async_loading(false));
-        }
-    });
-}
-
-type EventCallback =
-    unsafe extern "C" fn(*mut raw::RedisModuleCtx, raw::RedisModuleEvent, u64, *mut c_void);
-
-fn subscribe(ctx: &Ctx, id: u64, cb: EventCallback) -> Result<(), String> {
-    // SAFETY: plain read of a function pointer.
-    let Some(sub) = (unsafe { raw::RedisModule_SubscribeToServerEvent }) else {
-        return Err("the server lacks RedisModule_SubscribeToServerEvent".into());
-    };
-    let event = raw::RedisModuleEvent { id, dataver: 1 };
-    // SAFETY: valid OnLoad ctx; the callback is a plain function.
-    if unsafe { sub(ctx.as_ptr(), event, Some(cb)) } != OK {
-        return Err(format!("could not subscribe to server event {id}"));
-    }
-    Ok(())
-}
-
 /// Subscribes to the events and starts the timer (OnLoad).
 pub fn start(ctx: &Ctx) -> Result<(), String> {
-    // SAFETY: plain read of a function pointer.
-    let Some(keyspace) = (unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }) else {
-        return Err("the server lacks RedisModule_SubscribeToKeyspaceEvents".into());
-    };
-    let types = raw::REDISMODULE_NOTIFY_GENERIC
-        | raw::REDISMODULE_NOTIFY_EXPIRED
-        | raw::REDISMODULE_NOTIFY_EVICTED
-        | raw::REDISMODULE_NOTIFY_LOADED;
-    // SAFETY: valid OnLoad ctx; the callback is a plain function.
-    if unsafe { keyspace(ctx.as_ptr(), types, Some(on_keyspace)) } != OK {
-        return Err("could not subscribe to keyspace events".into());
-    }
-    subscribe(ctx, raw::REDISMODULE_EVENT_FLUSHDB, on_flush)?;
-    subscribe(ctx, raw::REDISMODULE_EVENT_SWAPDB, on_swapdb)?;
-    subscribe(ctx, raw::REDISMODULE_EVENT_REPL_ASYNC_LOAD, on_async_load)?;
+    let types = NOTIFY_GENERIC | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_LOADED;
+    events::subscribe_keyspace(ctx, types, on_keyspace)?;
+    events::subscribe_server(ctx, on_server_event)?;
     if config().enable_active_expire {
         arm(ctx);
     }

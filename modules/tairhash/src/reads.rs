@@ -1,19 +1,13 @@
 //! The read commands (spec §4): expired fields are hidden everywhere and, on a writable primary,
 //! removed when a command meets them (§5.1, with the effects of §5.3). EXHLEN never removes.
 
-use tair_common::args::{eq_ic, parse_u64};
-use tair_common::error::{CmdResult, SYNTAX};
+use tair_common::args::{eq_ic, parse_u64, ScanOptions};
+use tair_common::error::{wrong_arity, CmdResult, INVALID_CURSOR, SYNTAX};
 use tair_common::{Args, Ctx};
 
 use crate::access::{expired_removed, open_for_read, Env, Meets};
 use crate::active::{self, config, Removal};
-use crate::cmd_args::{scan_opts, wrong_arity, INVALID_CURSOR};
 use crate::{FieldTtl, FieldView, TairHash};
-use tair_common::glob::glob_match;
-
-fn raw_arg(args: Args, i: usize) -> CmdResult<*mut tair_common::ffi::raw::RedisModuleString> {
-    args.raw(i).ok_or(SYNTAX)
-}
 
 /// What a one-field read found.
 struct Lookup<'a> {
@@ -29,7 +23,7 @@ struct Lookup<'a> {
 fn one_field(ctx: &Ctx, args: Args, read: impl FnOnce(Lookup<'_>)) -> CmdResult {
     let env = Env::for_read(ctx);
     let field = args.at(2);
-    let (key, existed) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&[field]))?;
+    let (key, existed) = open_for_read(ctx, &env, args.raw_arg(1)?, Meets::Fields(&[field]))?;
     let hash = key.value()?;
     read(Lookup {
         existed,
@@ -109,7 +103,7 @@ pub fn exhttl(ctx: &Ctx, args: Args) -> CmdResult {
 fn mget_generic(ctx: &Ctx, args: Args, with_version: bool) -> CmdResult {
     let env = Env::for_read(ctx);
     let names: Vec<&[u8]> = args.iter().skip(2).collect();
-    let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Fields(&names))?;
+    let (key, _) = open_for_read(ctx, &env, args.raw_arg(1)?, Meets::Fields(&names))?;
     let h = key.value()?;
     ctx.reply_array(names.len());
     for n in &names {
@@ -143,7 +137,7 @@ pub fn exhlen(ctx: &Ctx, args: Args) -> CmdResult {
         _ => return Err(wrong_arity("exhlen")),
     };
     let env = Env::for_read(ctx);
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let n = match key.value::<TairHash>()? {
         None => 0,
         Some(h) if noexp => h.len_live(env.now),
@@ -164,7 +158,7 @@ enum Whole {
 
 fn whole_generic(ctx: &Ctx, args: Args, what: Whole) -> CmdResult {
     let env = Env::for_read(ctx);
-    let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::All)?;
+    let (key, _) = open_for_read(ctx, &env, args.raw_arg(1)?, Meets::All)?;
     let Some(h) = key.value()? else {
         ctx.reply_array(0);
         return Ok(());
@@ -215,22 +209,22 @@ pub fn exhgetallwithver(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXHSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
     let cursor = parse_u64(args.at(2)).ok_or(INVALID_CURSOR)?;
-    let (pattern, count) = scan_opts(args, 3)?;
+    let scan = ScanOptions::parse(args, 3, SYNTAX)?;
     let env = Env::for_read(ctx);
-    let (key, _) = open_for_read(ctx, &env, raw_arg(args, 1)?, Meets::Scan)?;
+    let (key, _) = open_for_read(ctx, &env, args.raw_arg(1)?, Meets::Scan)?;
     let Some(h) = key.value()? else {
         ctx.reply_array(2);
         ctx.reply_bulk(b"0");
         ctx.reply_array(0);
         return Ok(());
     };
-    let page = h.scan(cursor, count, env.now);
+    let page = h.scan(cursor, scan.count, env.now);
     ctx.reply_array(2);
     ctx.reply_bulk(page.cursor.to_string().as_bytes());
     ctx.reply_array_postponed();
     let mut n = 0usize;
     for f in &page.fields {
-        if pattern.is_some_and(|p| !glob_match(p, f.name)) {
+        if !scan.matches(f.name) {
             continue;
         }
         ctx.reply_bulk(f.name);

@@ -4,30 +4,24 @@ use std::ffi::CStr;
 
 use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::ExpireSpec;
-use tair_common::error::{invalid_expire, CmdError, CmdResult, SYNTAX, WRONGTYPE};
+use tair_common::error::{
+    invalid_expire, wrong_arity, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_INTEGER, NOT_A_FLOAT,
+    SYNTAX, VERSION_OVERFLOW, VERSION_STALE, WRONGTYPE,
+};
 use tair_common::propagate::{itoa, replicate_args, words, Arg};
 use tair_common::{Args, Ctx, KeyKind, Origin, RawStr, WriteKey};
 
 use crate::exstring::{ExString, VersionArg, VersionError, MAX_VERSION};
 
-const STALE: CmdError = CmdError::Static(c"ERR update version is stale");
-const VERSION_OVERFLOW: CmdError = CmdError::Static(c"ERR version overflow");
-const NOT_INT: CmdError = CmdError::Static(c"ERR value is not an integer");
-const NOT_FLOAT: CmdError = CmdError::Static(c"ERR value is not a float");
 const BAD_BOUNDS: CmdError = CmdError::Static(c"ERR min or max is specified, but not valid");
-const OVERFLOW: CmdError = CmdError::Static(c"ERR increment or decrement would overflow");
 const TOO_BIG: CmdError = CmdError::Static(c"ERR string exceeds maximum allowed size");
 const VER_NOT_INT: CmdError = CmdError::Static(c"ERR version should be integer");
 
 fn version_err(e: VersionError) -> CmdError {
     match e {
-        VersionError::Stale => STALE,
+        VersionError::Stale => VERSION_STALE,
         VersionError::Overflow => VERSION_OVERFLOW,
     }
-}
-
-fn wrong_arity(cmd: &str) -> CmdError {
-    CmdError::msg(format!("ERR wrong number of arguments for '{cmd}' command"))
 }
 
 // ---- options -------------------------------------------------------------------------------------------
@@ -177,7 +171,7 @@ fn parse_opts(c: &mut ArgCursor, acc: Accepts) -> CmdResult<Opts> {
             if o.def.is_some() {
                 return Err(SYNTAX);
             }
-            o.def = Some(parse_i64(c.value()?).ok_or(NOT_INT)?);
+            o.def = Some(parse_i64(c.value()?).ok_or(NOT_AN_INTEGER)?);
         } else {
             return Err(SYNTAX);
         }
@@ -412,7 +406,7 @@ pub fn exsetver(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXINCRBY key num [EX|PX|EXAT|PXAT|KEEPTTL] [NX|XX] [VER|ABS] [MIN] [MAX] [NONEGATIVE] [DEF] [WITHVERSION]
 pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
-    let num = parse_i64(args.at(2)).ok_or(NOT_INT)?;
+    let num = parse_i64(args.at(2)).ok_or(NOT_AN_INTEGER)?;
     let mut c = ArgCursor::new(args, 3);
     let o = parse_opts(
         &mut c,
@@ -436,14 +430,14 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
     }
     let candidate = match cur {
         Some(v) => {
-            let stored = parse_i64(&v.value).ok_or(NOT_INT)?;
+            let stored = parse_i64(&v.value).ok_or(NOT_AN_INTEGER)?;
             o.ver.check(v.version).map_err(version_err)?;
-            stored.checked_add(num).ok_or(OVERFLOW)?
+            stored.checked_add(num).ok_or(INCR_OVERFLOW)?
         }
         None => o.def.unwrap_or(num),
     };
     if o.min_i.is_some_and(|m| candidate < m) || o.max_i.is_some_and(|m| candidate > m) {
-        return Err(OVERFLOW);
+        return Err(INCR_OVERFLOW);
     }
     let result = if o.nonegative && candidate < 0 {
         0
@@ -466,7 +460,7 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXINCRBYFLOAT key num [EX|PX|EXAT|PXAT|KEEPTTL] [NX|XX] [VER|ABS] [MIN] [MAX]
 pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
-    let num = parse_f64(args.at(2)).ok_or(NOT_FLOAT)?;
+    let num = parse_f64(args.at(2)).ok_or(NOT_A_FLOAT)?;
     let mut c = ArgCursor::new(args, 3);
     let o = parse_opts(
         &mut c,
@@ -489,7 +483,7 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     }
     let base = match cur {
         Some(v) => {
-            let stored = parse_f64(&v.value).ok_or(NOT_FLOAT)?;
+            let stored = parse_f64(&v.value).ok_or(NOT_A_FLOAT)?;
             o.ver.check(v.version).map_err(version_err)?;
             stored
         }
@@ -497,7 +491,7 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     };
     let r = base + num;
     if !r.is_finite() || o.min_f.is_some_and(|m| r < m) || o.max_f.is_some_and(|m| r > m) {
-        return Err(OVERFLOW);
+        return Err(INCR_OVERFLOW);
     }
     let text = format_double(r, 15).into_bytes();
     store(&mut key, &text, o.ver, None)?;

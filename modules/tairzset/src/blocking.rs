@@ -9,7 +9,7 @@
 use smallvec::SmallVec;
 use tair_common::error::{CmdResult, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT};
 use tair_common::propagate::{replicate_args, Arg, Word};
-use tair_common::{raw_arg, Args, BlockOnKeys, Ctx, Origin, RawStr};
+use tair_common::{Args, BlockOnKeys, Ctx, Origin, RawStr};
 
 use crate::commands::zset_mut;
 use crate::reply::{delete_if_empty, ScoreText};
@@ -58,10 +58,8 @@ fn try_serve(ctx: &Ctx, name: RawStr, max: bool) -> CmdResult<bool> {
 /// True when this call may not block: MULTI, scripts, a client that denies blocking, the replication
 /// stream or AOF loading, or a server without the blocking API.
 fn cannot_block(ctx: &Ctx) -> bool {
-    use tair_common::ffi::raw;
-    let denied = raw::REDISMODULE_CTX_FLAGS_MULTI
-        | raw::REDISMODULE_CTX_FLAGS_LUA
-        | raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING;
+    use tair_common::ctx::flag;
+    let denied = flag::MULTI | flag::LUA | flag::DENY_BLOCKING;
     ctx.flags() & denied != 0 || ctx.origin() != Origin::Client || !ctx.can_block_on_keys()
 }
 
@@ -83,7 +81,7 @@ fn bzpop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
     let last = args.len().saturating_sub(1);
     let timeout = parse_timeout(args.at(last))?;
     for i in 1..last {
-        if try_serve(ctx, raw_arg(args, i)?, max)? {
+        if try_serve(ctx, args.raw_arg(i)?, max)? {
             return Ok(());
         }
     }

@@ -3,35 +3,24 @@
 
 use rand::thread_rng;
 use smallvec::SmallVec;
-use tair_common::args::{eq_ic, parse_i64, parse_u64, ArgCursor};
-use tair_common::error::{CmdError, CmdResult, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX};
-use tair_common::ffi::raw;
-use tair_common::propagate::{replicate_args, utoa, Arg};
-use tair_common::{Args, Ctx, ReadKey, WriteKey};
-
-use crate::reply::{
-    delete_if_empty, is_withscores, reply_span, zerr, ExactArray, ScoreText, INVALID_SCORE,
+use tair_common::args::{eq_ic, parse_i64, parse_u64, ArgCursor, ScanOptions};
+use tair_common::error::{
+    CmdError, CmdResult, INVALID_CURSOR, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX, VALUE_OUT_OF_RANGE,
 };
+use tair_common::propagate::{replicate_args, utoa, Arg};
+use tair_common::{Args, Ctx, ExactArray, ReadKey, WriteKey};
+
+use crate::reply::{delete_if_empty, is_withscores, reply_span, zerr, ScoreText, INVALID_SCORE};
 use crate::score::{parse_dim, LexRange, ScoreRange, ScoreTuple, MAX_DIMS};
 use crate::zset::{AddCondition, AddOutcome, Limit, Span, TairZset};
-use tair_common::glob::glob_match;
 
 const NX_AND_XX: CmdError =
     CmdError::Static(c"ERR XX and NX options at the same time are not compatible");
 const INCR_ONE_PAIR: CmdError =
     CmdError::Static(c"ERR INCR option supports a single increment-element pair");
-const OUT_OF_RANGE: CmdError = CmdError::Static(c"ERR value is out of range");
-const INVALID_CURSOR: CmdError = CmdError::Static(c"ERR invalid cursor");
 
 /// The largest |count| EXZRANDMEMBER accepts (2^62).
 const RANDMEMBER_MAX: u64 = 1 << 62;
-/// EXZSCAN's COUNT when none is given.
-const SCAN_DEFAULT_COUNT: usize = 10;
-
-/// The server string of argument `i` (a key name).
-pub(crate) fn raw_arg(args: Args, i: usize) -> CmdResult<*mut raw::RedisModuleString> {
-    args.raw(i).ok_or(SYNTAX)
-}
 
 fn int_arg(a: &[u8]) -> CmdResult<i64> {
     parse_i64(a).ok_or(NOT_INTEGER_OR_OUT_OF_RANGE)
@@ -106,7 +95,7 @@ pub fn exzadd(ctx: &Ctx, args: Args) -> CmdResult {
         }
         dims = d;
     }
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     if key.value::<TairZset>()?.is_some_and(|z| z.dims() != dims) {
         return Err(INVALID_SCORE);
@@ -190,7 +179,7 @@ fn incr_one(
 pub fn exzincrby(ctx: &Ctx, args: Args) -> CmdResult {
     let mut incr: SmallVec<[f64; 8]> = SmallVec::new();
     let dims = parse_score_into(args.at(2), &mut incr)?;
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     if key.value::<TairZset>()?.is_some_and(|z| z.dims() != dims) {
         return Err(INVALID_SCORE);
@@ -202,7 +191,7 @@ pub fn exzincrby(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXZSCORE key member
 pub fn exzscore(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     match zset_of(&key)?.and_then(|z| z.score(args.at(2))) {
         Some(s) => ScoreText::default().reply(ctx, s),
         None => ctx.reply_null(),
@@ -212,7 +201,7 @@ pub fn exzscore(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXZMSCORE key member [member ...]
 pub fn exzmscore(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let z = zset_of(&key)?;
     let members = args.from(2);
     ctx.reply_array(members.len());
@@ -237,7 +226,7 @@ fn range_by_rank(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
         5 if is_withscores(args.at(4)) => true,
         _ => return Err(SYNTAX),
     };
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     match zset_of(&key)? {
         Some(z) => reply_span(ctx, z, z.rank_span(start, stop, reverse), withscores),
         None => ctx.reply_array(0),
@@ -301,7 +290,7 @@ fn lex_range(args: Args, reverse: bool) -> CmdResult<LexRange> {
 fn range_by_score(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
     let range = score_range(args, reverse)?;
     let (withscores, limit) = range_options(args, 4, true)?;
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     match zset_of(&key)? {
         Some(z) => {
             let span = z.score_span(&range, reverse, limit).map_err(zerr)?;
@@ -324,7 +313,7 @@ pub fn exzrevrangebyscore(ctx: &Ctx, args: Args) -> CmdResult {
 fn range_by_lex(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
     let range = lex_range(args, reverse)?;
     let (_, limit) = range_options(args, 4, false)?;
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     match zset_of(&key)? {
         Some(z) => reply_span(ctx, z, z.lex_span(&range, reverse, limit), false),
         None => ctx.reply_array(0),
@@ -344,7 +333,7 @@ pub fn exzrevrangebylex(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXZREM key member [member ...]
 pub fn exzrem(ctx: &Ctx, args: Args) -> CmdResult {
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
@@ -385,7 +374,7 @@ fn remove_span(ctx: &Ctx, key: &mut WriteKey, span: Span, event: &std::ffi::CStr
 /// EXZREMRANGEBYSCORE key min max
 pub fn exzremrangebyscore(ctx: &Ctx, args: Args) -> CmdResult {
     let range = score_range(args, false)?;
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
@@ -400,7 +389,7 @@ pub fn exzremrangebyscore(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exzremrangebyrank(ctx: &Ctx, args: Args) -> CmdResult {
     let start = int_arg(args.at(2))?;
     let stop = int_arg(args.at(3))?;
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
@@ -414,7 +403,7 @@ pub fn exzremrangebyrank(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZREMRANGEBYLEX key min max
 pub fn exzremrangebylex(ctx: &Ctx, args: Args) -> CmdResult {
     let range = lex_range(args, false)?;
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_int(0);
@@ -455,7 +444,7 @@ fn scores_uniform(z: &TairZset) -> bool {
 
 /// EXZCARD key
 pub fn exzcard(ctx: &Ctx, args: Args) -> CmdResult {
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     ctx.reply_int(zset_of(&key)?.map_or(0, |z| z.len()) as i64);
     Ok(())
 }
@@ -467,7 +456,7 @@ fn rank(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
         4 if is_withscores(args.at(3)) || eq_ic(args.at(3), b"WITHSCORE") => true,
         _ => return Err(SYNTAX),
     };
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let Some(z) = zset_of(&key)? else {
         ctx.reply_null();
         return Ok(());
@@ -504,7 +493,7 @@ pub fn exzrevrank(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZRANKBYSCORE / EXZREVRANKBYSCORE key score
 fn rank_by_score(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
     let score = ScoreTuple::parse(args.at(2)).map_err(zerr)?;
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let Some(z) = zset_of(&key)? else {
         ctx.reply_null();
         return Ok(());
@@ -530,7 +519,7 @@ pub fn exzrevrankbyscore(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZCOUNT key min max
 pub fn exzcount(ctx: &Ctx, args: Args) -> CmdResult {
     let range = score_range(args, false)?;
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let n = match zset_of(&key)? {
         Some(z) => z.count_in_score(&range).map_err(zerr)?,
         None => 0,
@@ -542,7 +531,7 @@ pub fn exzcount(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZLEXCOUNT key min max
 pub fn exzlexcount(ctx: &Ctx, args: Args) -> CmdResult {
     let range = lex_range(args, false)?;
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let n = zset_of(&key)?.map_or(0, |z| z.count_in_lex(&range));
     ctx.reply_int(n as i64);
     Ok(())
@@ -553,7 +542,7 @@ pub fn exzlexcount(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZRANDMEMBER key [count [WITHSCORES]]
 pub fn exzrandmember(ctx: &Ctx, args: Args) -> CmdResult {
     if args.len() == 2 {
-        let key = ctx.open_read(raw_arg(args, 1)?);
+        let key = ctx.open_read(args.raw_arg(1)?);
         match zset_of(&key)?.and_then(|z| z.random_member(&mut thread_rng())) {
             Some((m, _)) => ctx.reply_bulk(m),
             None => ctx.reply_null(),
@@ -567,9 +556,9 @@ pub fn exzrandmember(ctx: &Ctx, args: Args) -> CmdResult {
         _ => return Err(SYNTAX),
     };
     if count.unsigned_abs() > RANDMEMBER_MAX {
-        return Err(OUT_OF_RANGE);
+        return Err(VALUE_OUT_OF_RANGE);
     }
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let key = ctx.open_read(args.raw_arg(1)?);
     let Some(z) = zset_of(&key)? else {
         ctx.reply_array(0);
         return Ok(());
@@ -584,7 +573,7 @@ pub fn exzrandmember(ctx: &Ctx, args: Args) -> CmdResult {
     let len = draws
         .checked_mul(if withscores { 2 } else { 1 })
         .filter(|&n| i64::try_from(n).is_ok())
-        .ok_or(OUT_OF_RANGE)?;
+        .ok_or(VALUE_OUT_OF_RANGE)?;
     let mut out = ExactArray::new(ctx, len);
     let mut text = ScoreText::default();
     z.random_members(count, &mut thread_rng(), |m, s| {
@@ -599,24 +588,8 @@ pub fn exzrandmember(ctx: &Ctx, args: Args) -> CmdResult {
 /// EXZSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
     let cursor = parse_u64(args.at(2)).ok_or(INVALID_CURSOR)?;
-    let mut c = ArgCursor::new(args, 3);
-    let (mut pattern, mut count) = (None, SCAN_DEFAULT_COUNT);
-    while let Some(a) = c.next_arg() {
-        if eq_ic(a, b"MATCH") {
-            pattern = Some(c.value()?);
-        } else if eq_ic(a, b"COUNT") {
-            let v = int_arg(c.value()?)?;
-            if v < 1 {
-                return Err(SYNTAX);
-            }
-            count = usize::try_from(v).unwrap_or(usize::MAX);
-        } else {
-            return Err(SYNTAX);
-        }
-    }
-    // `*` matches everything: skip the matcher.
-    let pattern = pattern.filter(|p| *p != b"*");
-    let key = ctx.open_read(raw_arg(args, 1)?);
+    let scan = ScanOptions::parse(args, 3, NOT_INTEGER_OR_OUT_OF_RANGE)?;
+    let key = ctx.open_read(args.raw_arg(1)?);
     let z = zset_of(&key)?;
     ctx.reply_array(2);
     let Some(z) = z else {
@@ -625,8 +598,8 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     };
     let mut found: Vec<(&[u8], &[f64])> = Vec::new();
-    let next = z.scan(cursor, count, |m, s| {
-        if pattern.is_none_or(|p| glob_match(p, m)) {
+    let next = z.scan(cursor, scan.count, |m, s| {
+        if scan.matches(m) {
             found.push((m, s));
         }
     });
@@ -650,7 +623,7 @@ fn pop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
         3 => usize::try_from(int_arg(args.at(2))?).map_err(|_| NOT_INTEGER_OR_OUT_OF_RANGE)?,
         _ => return Err(SYNTAX),
     };
-    let name = raw_arg(args, 1)?;
+    let name = args.raw_arg(1)?;
     let mut key = ctx.open_write(name);
     let Some(z) = zset_mut(&mut key)? else {
         ctx.reply_array(0);

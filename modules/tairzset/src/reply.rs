@@ -3,7 +3,7 @@
 
 use tair_common::args::eq_ic;
 use tair_common::error::CmdError;
-use tair_common::{Ctx, WriteKey};
+use tair_common::{Ctx, ExactArray, WriteKey};
 
 use crate::error::ZsetError;
 use crate::score::format_score;
@@ -63,35 +63,6 @@ pub fn reply_span(ctx: &Ctx, z: &TairZset, span: Span, withscores: bool) {
         exact.bulk(member);
         if withscores {
             exact.bulk(text.format(score));
-        }
-    }
-}
-
-/// An array reply of a length announced before its elements: extra elements are dropped and missing
-/// ones become nulls on drop, so a miscount can never break the protocol.
-pub struct ExactArray<'a> {
-    ctx: &'a Ctx,
-    left: usize,
-}
-
-impl<'a> ExactArray<'a> {
-    pub fn new(ctx: &'a Ctx, len: usize) -> Self {
-        ctx.reply_array(len);
-        ExactArray { ctx, left: len }
-    }
-
-    pub fn bulk(&mut self, b: &[u8]) {
-        if self.left > 0 {
-            self.ctx.reply_bulk(b);
-            self.left -= 1;
-        }
-    }
-}
-
-impl Drop for ExactArray<'_> {
-    fn drop(&mut self) {
-        for _ in 0..self.left {
-            self.ctx.reply_null();
         }
     }
 }

@@ -6,7 +6,7 @@ use tair_common::args::{eq_ic, parse_i64, ArgCursor};
 use tair_common::error::{CmdError, CmdResult, NOT_INTEGER_OR_OUT_OF_RANGE, SYNTAX};
 use tair_common::{Args, Ctx, ReadKey};
 
-use crate::commands::{raw_arg, zset_of};
+use crate::commands::zset_of;
 use crate::reply::{is_withscores, zerr, ScoreText};
 use crate::score::parse_weight;
 use crate::setops::{self, Aggregate};
@@ -100,7 +100,7 @@ enum Outcome {
 /// a STORE may then replace one of them.
 fn compute(ctx: &Ctx, args: Args, op: Op, a: &SetArgs) -> CmdResult<Outcome> {
     let keys: Vec<ReadKey> = (a.first..a.first + a.numkeys)
-        .map(|i| raw_arg(args, i).map(|k| ctx.open_read(k)))
+        .map(|i| args.raw_arg(i).map(|k| ctx.open_read(k)))
         .collect::<CmdResult<_>>()?;
     let sets: Vec<Option<&TairZset>> = keys.iter().map(zset_of).collect::<CmdResult<_>>()?;
     let r = match op {
@@ -148,7 +148,7 @@ fn store_form(ctx: &Ctx, args: Args, op: Op, event: &std::ffi::CStr) -> CmdResul
     let Outcome::Set(result) = compute(ctx, args, op, &a)? else {
         return Err(SYNTAX);
     };
-    let mut dest = ctx.open_write(raw_arg(args, 1)?);
+    let mut dest = ctx.open_write(args.raw_arg(1)?);
     match result {
         Some(z) => {
             let n = z.len();

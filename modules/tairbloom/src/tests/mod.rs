@@ -6,15 +6,12 @@ mod props;
 mod quality;
 mod throughput;
 
-use crate::{BF_COMMANDS, TFBF_COMMANDS};
+use crate::TFBF_COMMANDS;
 
-/// Both tables list the same commands, in the same order, with the same arity and flags.
+/// Every command has a `tfbf` name, so `register_aliases` gives each one its BF.* name.
 #[test]
-fn tables_agree() {
-    assert_eq!(TFBF_COMMANDS.len(), BF_COMMANDS.len());
-    for (t, b) in TFBF_COMMANDS.iter().zip(&BF_COMMANDS) {
-        let base = t.name.strip_prefix("tfbf").unwrap();
-        assert_eq!(b.name, format!("bf.{base}"));
-        assert_eq!((t.arity, t.flags), (b.arity, b.flags), "{}", t.name);
+fn every_command_gets_a_bf_alias() {
+    for t in &TFBF_COMMANDS {
+        assert!(t.name.starts_with("tfbf"), "{}", t.name);
     }
 }
