@@ -1,0 +1,339 @@
+//! [`GisArea`], the value of a key (spec §3): members by name (bytewise order), members by insertion
+//! number, and an R-tree over their bounding rectangles. Queries (spec §5, §6) take candidates from the
+//! tree and keep those the exact predicate accepts, in insertion order. Pure Rust.
+
+use std::collections::BTreeMap;
+
+use geo::Geometry;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{Envelope, RTree, RTreeObject, AABB};
+
+use crate::geom::{self, Shape};
+
+/// An R-tree entry: a member's bounding rectangle and its insertion number.
+pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u64>;
+
+/// One named geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub name: Box<[u8]>,
+    pub shape: Shape,
+}
+
+/// The value of a key.
+#[derive(Debug, Clone, Default)]
+pub struct GisArea {
+    names: BTreeMap<Box<[u8]>, u64>,
+    by_seq: BTreeMap<u64, Member>,
+    index: RTree<Entry>,
+    next_seq: u64,
+    /// Positions over all members (memory estimate).
+    points: usize,
+}
+
+impl PartialEq for GisArea {
+    /// Same members in the same insertion order (sequence numbers themselves may differ).
+    fn eq(&self, other: &Self) -> bool {
+        self.by_seq.len() == other.by_seq.len() && self.by_seq.values().eq(other.by_seq.values())
+    }
+}
+
+fn entry(rect: &geo::Rect<f64>, seq: u64) -> Entry {
+    let (lo, hi) = (rect.min(), rect.max());
+    GeomWithData::new(Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]), seq)
+}
+
+fn aabb(rect: &geo::Rect<f64>) -> AABB<[f64; 2]> {
+    let (lo, hi) = (rect.min(), rect.max());
+    AABB::from_corners([lo.x, lo.y], [hi.x, hi.y])
+}
+
+/// What a query asks of each member M, against the query geometry G.
+pub enum Query<'a> {
+    /// M covers G.
+    Contains(&'a Geometry<f64>, &'a geo::Rect<f64>),
+    /// G covers M.
+    Within(&'a Geometry<f64>, &'a geo::Rect<f64>),
+    /// M and G share a point.
+    Intersects(&'a Geometry<f64>, &'a geo::Rect<f64>),
+    /// Points within `meters` of (lon, lat); other members meeting the 64-gon (spec §6).
+    Radius { lon: f64, lat: f64, meters: f64 },
+}
+
+impl GisArea {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_seq.is_empty()
+    }
+
+    pub fn points(&self) -> usize {
+        self.points
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<&Member> {
+        self.names.get(name).and_then(|s| self.by_seq.get(s))
+    }
+
+    pub fn by_seq(&self, seq: u64) -> Option<&Member> {
+        self.by_seq.get(&seq)
+    }
+
+    /// Members in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Member)> {
+        self.by_seq.iter().map(|(s, m)| (*s, m))
+    }
+
+    /// Members in bytewise name order.
+    pub fn iter_by_name(&self) -> impl Iterator<Item = &Member> {
+        self.names.values().filter_map(|s| self.by_seq.get(s))
+    }
+
+    /// Adds or replaces `name` (a replaced member moves to the end of the insertion order).
+    pub fn insert(&mut self, name: &[u8], shape: Shape) {
+        self.remove(name);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        self.index.insert(entry(&shape.rect, seq));
+        self.points = self.points.saturating_add(shape.points);
+        self.names.insert(name.into(), seq);
+        self.by_seq.insert(
+            seq,
+            Member {
+                name: name.into(),
+                shape,
+            },
+        );
+    }
+
+    /// Removes `name`; true if it was there.
+    pub fn remove(&mut self, name: &[u8]) -> bool {
+        let Some(seq) = self.names.remove(name) else {
+            return false;
+        };
+        if let Some(m) = self.by_seq.remove(&seq) {
+            self.index.remove(&entry(&m.shape.rect, seq));
+            self.points = self.points.saturating_sub(m.shape.points);
+        }
+        true
+    }
+
+    /// Builds an area from members in insertion order (a later repeat of a name replaces the earlier),
+    /// bulk-loading the tree.
+    pub fn from_members(members: Vec<(Box<[u8]>, Shape)>) -> Self {
+        let mut a = GisArea::new();
+        for (name, shape) in members {
+            if let Some(old) = a.names.remove(&name) {
+                if let Some(m) = a.by_seq.remove(&old) {
+                    a.points = a.points.saturating_sub(m.shape.points);
+                }
+            }
+            let seq = a.next_seq;
+            a.next_seq = a.next_seq.saturating_add(1);
+            a.points = a.points.saturating_add(shape.points);
+            a.names.insert(name.clone(), seq);
+            a.by_seq.insert(seq, Member { name, shape });
+        }
+        let entries = a
+            .by_seq
+            .iter()
+            .map(|(s, m)| entry(&m.shape.rect, *s))
+            .collect();
+        a.index = RTree::bulk_load(entries);
+        a
+    }
+
+    /// Insertion numbers of the members matching `q`, ascending.
+    pub fn query(&self, q: &Query) -> Vec<u64> {
+        let mut out: Vec<u64> = match q {
+            Query::Contains(g, r) => {
+                let env = aabb(r);
+                self.index
+                    .locate_in_envelope_intersecting(&env)
+                    .filter(|e| e.geom().envelope().contains_envelope(&env))
+                    .filter(|e| self.test(e.data, |m| geom::covers(m, g)))
+                    .map(|e| e.data)
+                    .collect()
+            }
+            Query::Within(g, r) => self
+                .index
+                .locate_in_envelope(&aabb(r))
+                .filter(|e| self.test(e.data, |m| geom::covers(g, m)))
+                .map(|e| e.data)
+                .collect(),
+            Query::Intersects(g, r) => self
+                .index
+                .locate_in_envelope_intersecting(&aabb(r))
+                .filter(|e| self.test(e.data, |m| geom::intersects(m, g)))
+                .map(|e| e.data)
+                .collect(),
+            Query::Radius { lon, lat, meters } => self.radius(*lon, *lat, *meters),
+        };
+        out.sort_unstable();
+        out
+    }
+
+    fn test(&self, seq: u64, f: impl Fn(&Geometry<f64>) -> bool) -> bool {
+        self.by_seq.get(&seq).is_some_and(|m| f(&m.shape.geom))
+    }
+
+    fn radius(&self, lon: f64, lat: f64, meters: f64) -> Vec<u64> {
+        let all = meters >= std::f64::consts::PI * geom::EARTH_RADIUS;
+        let (lo, hi) = geom::radius_envelope(lon, lat, meters);
+        let env = AABB::from_corners(lo, hi);
+        let area: Option<Geometry<f64>> = if all {
+            None
+        } else if meters == 0.0 {
+            Some(Geometry::Point(geo::Point::new(lon, lat)))
+        } else {
+            Some(Geometry::Polygon(geom::search_polygon(lon, lat, meters)))
+        };
+        let hit = |m: &Member| -> bool {
+            if let Some((x, y)) = m.shape.as_point() {
+                return geom::distance(lon, lat, x, y) <= meters;
+            }
+            match &area {
+                None => true,
+                Some(a) => geom::intersects(&m.shape.geom, a),
+            }
+        };
+        self.index
+            .locate_in_envelope_intersecting(&env)
+            .filter(|e| self.by_seq.get(&e.data).is_some_and(hit))
+            .map(|e| e.data)
+            .collect()
+    }
+
+    /// Names of the members of `points` covered by some single member of `self`, in `points`'
+    /// insertion order.
+    pub fn within_any(&self, points: &GisArea) -> Vec<u64> {
+        points
+            .iter()
+            .filter(|(_, p)| {
+                let env = aabb(&p.shape.rect);
+                self.index
+                    .locate_in_envelope_intersecting(&env)
+                    .filter(|e| e.geom().envelope().contains_envelope(&env))
+                    .any(|e| self.test(e.data, |z| geom::covers(z, &p.shape.geom)))
+            })
+            .map(|(s, _)| s)
+            .collect()
+    }
+
+    /// Checks the internal invariants (tests).
+    pub fn check(&self) -> Result<(), String> {
+        if self.names.len() != self.by_seq.len() || self.index.size() != self.by_seq.len() {
+            return Err("sizes differ".into());
+        }
+        for (n, s) in &self.names {
+            let m = self.by_seq.get(s).ok_or("dangling name")?;
+            if &m.name != n {
+                return Err("name mismatch".into());
+            }
+            if *s >= self.next_seq {
+                return Err("seq past next_seq".into());
+            }
+        }
+        let pts: usize = self.by_seq.values().map(|m| m.shape.points).sum();
+        if pts != self.points {
+            return Err("point count".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(w: &str) -> Shape {
+        geom::parse(w.as_bytes()).unwrap()
+    }
+
+    fn names(a: &GisArea, seqs: &[u64]) -> Vec<String> {
+        seqs.iter()
+            .map(|q| String::from_utf8(a.by_seq(*q).unwrap().name.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn insert_replace_remove_order() {
+        let mut a = GisArea::new();
+        a.insert(b"tengxun", s("POLYGON((10 10,10 50,50 50,50 10))"));
+        a.insert(b"alizhongxin", s("POLYGON((10 10,10 20,20 20))"));
+        a.check().unwrap();
+        let p = s("POINT(15 15)");
+        let r = a.query(&Query::Contains(&p.geom, &p.rect));
+        assert_eq!(names(&a, &r), ["tengxun", "alizhongxin"]);
+        a.insert(b"tengxun", s("POLYGON((10 10,10 50,50 50,50 10))"));
+        a.check().unwrap();
+        let r = a.query(&Query::Contains(&p.geom, &p.rect));
+        assert_eq!(names(&a, &r), ["alizhongxin", "tengxun"]);
+        let by_name: Vec<_> = a.iter_by_name().map(|m| m.name.to_vec()).collect();
+        assert_eq!(by_name, [b"alizhongxin".to_vec(), b"tengxun".to_vec()]);
+        assert!(a.remove(b"tengxun"));
+        assert!(!a.remove(b"tengxun"));
+        a.check().unwrap();
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn radius_and_within_any() {
+        let mut a = GisArea::new();
+        a.insert(b"Palermo", s("POINT(13.361389 38.115556)"));
+        a.insert(b"Catania", s("POINT(15.087269 37.502669)"));
+        let r = a.query(&Query::Radius {
+            lon: 15.0,
+            lat: 37.0,
+            meters: 200_000.0,
+        });
+        assert_eq!(names(&a, &r), ["Palermo", "Catania"]);
+        let r = a.query(&Query::Radius {
+            lon: 15.0,
+            lat: 37.0,
+            meters: 100_000.0,
+        });
+        assert_eq!(names(&a, &r), ["Catania"]);
+        let r = a.query(&Query::Radius {
+            lon: 0.0,
+            lat: 0.0,
+            meters: 50_000_000.0,
+        });
+        assert_eq!(r.len(), 2);
+        let mut z = GisArea::new();
+        z.insert(b"zone", s("POLYGON((13 37,16 37,16 39,13 39,13 37))"));
+        assert_eq!(names(&a, &z.within_any(&a)), ["Palermo", "Catania"]);
+        // a polygon near the centre is found by the 64-gon
+        let mut p = GisArea::new();
+        p.insert(b"sq", s("POLYGON((15.5 37,15.6 37,15.6 37.1,15.5 37.1))"));
+        let r = p.query(&Query::Radius {
+            lon: 15.0,
+            lat: 37.0,
+            meters: 50_000.0,
+        });
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn bulk_load_equals_inserts() {
+        let mut a = GisArea::new();
+        let mut v = Vec::new();
+        for i in 0..100 {
+            let w = format!("POINT({} {})", i, i % 50);
+            a.insert(format!("m{}", i % 70).as_bytes(), s(&w));
+            v.push((
+                format!("m{}", i % 70).into_bytes().into_boxed_slice(),
+                s(&w),
+            ));
+        }
+        let b = GisArea::from_members(v);
+        b.check().unwrap();
+        assert_eq!(a, b);
+    }
+}
