@@ -49,7 +49,7 @@ pub fn dispatch_keys(
             return raw::REDISMODULE_OK as c_int;
         }
     }
-    match crate::guard::catch(|| handler(&c, args)) {
+    match c.catch_write(|| handler(&c, args)) {
         Some(Ok(())) => {}
         Some(Err(e)) => c.reply_error(&e),
         None => c.reply_error(&INTERNAL),

@@ -19,6 +19,8 @@ pub struct Ctx {
     command: bool,
     /// The context flags, read once per command call ([`NO_FLAGS`] until read).
     flags: Cell<u32>,
+    /// A key was opened for writing through this context (see [`Ctx::catch_write`]).
+    wrote: Cell<bool>,
 }
 
 /// No flag word has every bit set: marks the cached flags as not read yet.
@@ -41,6 +43,7 @@ impl Ctx {
             raw,
             command: false,
             flags: Cell::new(NO_FLAGS),
+            wrote: Cell::new(false),
         }
     }
 
@@ -50,7 +53,19 @@ impl Ctx {
             raw,
             command: true,
             flags: Cell::new(NO_FLAGS),
+            wrote: Cell::new(false),
         }
+    }
+
+    /// Runs `f`, turning a panic into `None`; but a panic after `f` opened a key for writing, in a
+    /// module that declared its write paths unrecoverable ([`crate::guard::set_write_panic_aborts`]),
+    /// logs and aborts the server instead.
+    pub fn catch_write<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let r = crate::guard::catch(f);
+        if r.is_none() && self.wrote.get() && crate::guard::write_panic_aborts() {
+            crate::guard::fatal("a panic in the middle of a write");
+        }
+        r
     }
 
     /// True for the context the command trampoline made.
@@ -174,6 +189,7 @@ impl Ctx {
 
     /// Opens `name` for writing: `&mut T` comes from `&mut WriteKey`, so two cannot be alive at once.
     pub fn open_write(&self, name: RawStr) -> WriteKey {
+        self.wrote.set(true);
         WriteKey(RawKey::open(
             self.raw,
             name,
@@ -205,7 +221,8 @@ impl Ctx {
             // SAFETY: `data` is the `fn(&Ctx)` that `create_timer` stored (function and data pointers
             // have the same size on every platform the server runs on).
             let f: fn(&Ctx) = unsafe { std::mem::transmute::<*mut c_void, fn(&Ctx)>(data) };
-            let _ = crate::guard::catch(|| f(&Ctx::from_raw(ctx)));
+            let c = Ctx::from_raw(ctx);
+            let _ = c.catch_write(|| f(&c));
         }
         let data = f as *mut c_void;
         // SAFETY: valid ctx; the callback is a plain function; `data` is a function pointer, not owned.

@@ -1,6 +1,6 @@
 //! Module load arguments: `name value` pairs such as `tair-compat yes`.
 
-use crate::command::Args;
+use crate::string::Args;
 
 /// Parsed load arguments. `tair-compat yes|no` is accepted by every module.
 #[derive(Debug, Default, Clone)]

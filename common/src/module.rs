@@ -32,6 +32,9 @@ pub struct ModuleDef {
     pub info: &'static [InfoField],
     /// COMMAND DOCS of the commands, matched to the command table by name.
     pub docs: &'static [CommandDoc],
+    /// A panic after a command opened a key for writing aborts the server (the module's write paths
+    /// keep structures in step that a half-done write could leave out of step).
+    pub write_panic_aborts: bool,
 }
 
 impl ModuleDef {
@@ -46,6 +49,7 @@ impl ModuleDef {
         configs: &[],
         info: &[],
         docs: &[],
+        write_panic_aborts: false,
     };
 }
 
@@ -435,6 +439,7 @@ pub unsafe fn on_load(
         // SAFETY: the server passes argc valid arguments.
         let args = unsafe { Args::from_raw(argv, argc) };
         let load_args = LoadArgs::from_args(args, def.load_args)?;
+        crate::guard::set_write_panic_aborts(def.write_panic_aborts);
         for t in def.types {
             t(ctx)?;
         }

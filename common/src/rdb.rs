@@ -7,8 +7,8 @@ use std::ffi::{c_longlong, CStr};
 use std::fmt;
 
 use crate::api;
-use crate::ctx::OwnedString;
 use crate::ffi::raw;
+use crate::string::OwnedString;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RdbError(pub String);
@@ -158,7 +158,7 @@ fn io_key_name(io: *mut raw::RedisModuleIO) -> Vec<u8> {
     }
     // SAFETY: `io` is the live IO of a load/save callback; the name stays valid during it.
     let name = unsafe { get(io) };
-    crate::command::str_bytes(name).to_vec()
+    crate::string::str_bytes(name).to_vec()
 }
 
 impl Sink for RdbWriter {

@@ -87,8 +87,10 @@ unsafe extern "C" fn cb_rdb_save<T: ModuleValue>(rdb: *mut raw::RedisModuleIO, v
     // SAFETY: the server passes a value of our type created as Box<T>.
     if let Some(v) = unsafe { value.cast::<T>().as_ref() } {
         let mut w = RdbWriter::new(rdb);
+        // A value cut short would be reported saved: a snapshot that cannot load, or a replica
+        // that cannot sync. Better no snapshot (in a fork child: BGSAVE fails) than a corrupt one.
         if catch(|| v.rdb_save(&mut w)).is_none() {
-            log::warning(&format!("{}: rdb save failed (bug)", T::NAME));
+            crate::guard::fatal(&format!("{}: a panic while saving a value", T::NAME));
         }
     }
 }
@@ -103,7 +105,7 @@ unsafe extern "C" fn cb_aof_rewrite<T: ModuleValue>(
         let mut w = AofWriter::new(aof);
         let k = str_bytes(key);
         if catch(|| v.aof_rewrite(&mut w, k)).is_none() {
-            log::warning(&format!("{}: aof rewrite failed (bug)", T::NAME));
+            crate::guard::fatal(&format!("{}: a panic while rewriting a value", T::NAME));
         }
     }
 }

@@ -17,7 +17,6 @@ use tair_common::ctx::OwnedString;
 use tair_common::events::{
     self, ServerEvent, NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_LOADED,
 };
-use tair_common::guard::catch;
 use tair_common::{Ctx, RawStr};
 
 use crate::access::{expired_removed, peek_earliest, selected_db};
@@ -184,7 +183,7 @@ fn arm(ctx: &Ctx) {
 }
 
 fn on_timer(ctx: &Ctx) {
-    let _ = catch(|| cycle(ctx));
+    let _ = ctx.catch_write(|| cycle(ctx));
     arm(ctx);
 }
 

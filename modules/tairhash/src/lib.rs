@@ -163,6 +163,8 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: active::LOAD_ARGS,
     init: Some(init),
+    // A write keeps two structures in step (table + expiry heap / table + order tree).
+    write_panic_aborts: true,
     ..ModuleDef::EMPTY
 };
 

@@ -210,6 +210,8 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    // A write keeps two structures in step (table + expiry heap / table + order tree).
+    write_panic_aborts: true,
     ..ModuleDef::EMPTY
 };
 
