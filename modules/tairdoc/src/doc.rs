@@ -289,6 +289,62 @@ fn is_name_first(c: char) -> bool {
 
 /// `$` followed by `.name`, `['..']`, `[".."]` or `[n]` segments only; `None` when not singular.
 pub fn parse_singular(s: &str) -> Option<Vec<Step>> {
+    if s.contains(['\'', '"']) {
+        parse_singular_chars(s)
+    } else {
+        parse_singular_plain(s)
+    }
+}
+
+/// [`parse_singular`] for paths without quoted names (the common `$.store.book[1].title`), on bytes:
+/// the same grammar as [`parse_singular_chars`] (a non-ASCII character is a name character, and its
+/// bytes are all non-ASCII, so slices end on character boundaries).
+fn parse_singular_plain(s: &str) -> Option<Vec<Step>> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'$') {
+        return None;
+    }
+    let name_first = |c: u8| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80;
+    let mut i = 1usize;
+    let mut out = Vec::with_capacity(4);
+    while i < b.len() {
+        match *b.get(i)? {
+            b'.' => {
+                if !name_first(*b.get(i + 1)?) {
+                    return None;
+                }
+                let mut j = i + 1;
+                while b
+                    .get(j)
+                    .is_some_and(|&c| name_first(c) || c.is_ascii_digit())
+                {
+                    j += 1;
+                }
+                out.push(Step::Name(s.get(i + 1..j)?.to_string()));
+                i = j;
+            }
+            b'[' => {
+                let j = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b']')?;
+                let num = s.get(i + 1..j)?;
+                let digits = num.strip_prefix('-').unwrap_or(num);
+                if digits.is_empty()
+                    || !digits.bytes().all(|c| c.is_ascii_digit())
+                    || (digits.len() > 1 && digits.starts_with('0'))
+                    || num == "-0"
+                {
+                    return None;
+                }
+                out.push(Step::Index(num.parse().ok()?));
+                i = j + 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// [`parse_singular`] on characters (quoted names with escapes).
+fn parse_singular_chars(s: &str) -> Option<Vec<Step>> {
     let rest = s.strip_prefix('$')?;
     let chars: Vec<char> = rest.chars().collect();
     let mut i = 0usize;
@@ -802,6 +858,40 @@ mod tests {
     }
 
     #[test]
+    fn singular_fast_path_matches() {
+        let mut r = Rng(7);
+        let parts = [
+            ".a",
+            ".b1",
+            "._x",
+            ".\u{e9}t\u{e9}",
+            "[0]",
+            "[12]",
+            "[-1]",
+            "[-0]",
+            "[01]",
+            "[",
+            "]",
+            ".",
+            ".1",
+            "[x]",
+            "[ 1]",
+            "$",
+            "..",
+            "[99999999999999999999]",
+            "-",
+            "a",
+        ];
+        for _ in 0..20_000 {
+            let mut p = String::from(if r.below(8) == 0 { "" } else { "$" });
+            for _ in 0..r.below(5) {
+                p.push_str(parts[r.below(parts.len() as u64) as usize]);
+            }
+            assert_eq!(parse_singular_plain(&p), parse_singular_chars(&p), "{p}");
+        }
+    }
+
+    #[test]
     fn yaml_xml() {
         let v = parse_json(br#"{"a":[1,{"b":null}],"c":"x"}"#).unwrap();
         assert_eq!(
@@ -882,7 +972,17 @@ mod tests {
                 panic!("{p}")
             };
             let mine: Vec<&Value> = walk(&doc, &steps).into_iter().collect();
-            assert_eq!(mine, query_values(&doc, &p).unwrap(), "{p} on {doc}");
+            let theirs = query_values(&doc, &p).unwrap();
+            assert_eq!(mine, theirs, "{p} on {doc}");
+            // the stored form: same text, same node from its walker
+            let b = crate::store::parse(&text).unwrap().buf;
+            assert_eq!(crate::store::text(&b, 0), text);
+            let stored: Vec<Value> = crate::store::walk(&b, &steps, None)
+                .map(|at| crate::store::to_value(&b, at))
+                .into_iter()
+                .collect();
+            let theirs: Vec<Value> = theirs.into_iter().cloned().collect();
+            assert_eq!(stored, theirs, "{p} on {doc}");
         }
     }
 }

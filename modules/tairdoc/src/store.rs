@@ -448,6 +448,10 @@ impl<'de> Visitor<'de> for Enc<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let st = self.0;
         st.depth += 1;
+        if st.depth > MAX_DEPTH {
+            // bounds the recursion; `parse` reports it as the depth error
+            return Err(A::Error::custom("depth"));
+        }
         st.max_depth = st.max_depth.max(st.depth);
         let start = st.out.len();
         st.out.push(T_ARR);
@@ -466,6 +470,10 @@ impl<'de> Visitor<'de> for Enc<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         st.depth += 1;
+        if st.depth > MAX_DEPTH {
+            // bounds the recursion; `parse` reports it as the depth error
+            return Err(A::Error::custom("depth"));
+        }
         st.max_depth = st.max_depth.max(st.depth);
         let start = st.out.len();
         st.out.push(T_OBJ);
@@ -570,13 +578,26 @@ pub struct Parsed {
 
 /// Parses one complete JSON text (surrounding whitespace allowed) with the limits of spec §3, straight
 /// into the stored layout.
+///
+/// The depth limit is enforced while parsing: the visitor refuses to open a container deeper than 128, so
+/// the recursion never goes deeper than that whatever the input. Only a failed parse runs the pre-scan
+/// (`[`/`{` outside strings over the whole text), so the error is the one the spec's "pre-scan, then
+/// parse" order gives: the depth error for any text deeper than 128, else serde_json's position. A valid
+/// text's parsed depth equals its pre-scan depth, so successes are the same too, without a second pass.
 pub fn parse(text: &[u8]) -> Result<Parsed, JsonError> {
     if text.is_empty() {
         return Err(JsonError::Empty);
     }
-    if prescan_depth(text) > MAX_DEPTH {
-        return Err(JsonError::Depth);
-    }
+    parse_unchecked_depth(text).map_err(|e| {
+        if prescan_depth(text) > MAX_DEPTH {
+            JsonError::Depth
+        } else {
+            e
+        }
+    })
+}
+
+fn parse_unchecked_depth(text: &[u8]) -> Result<Parsed, JsonError> {
     SCRATCH.with(|cell| {
         let mut out = cell
             .try_borrow_mut()
@@ -884,6 +905,31 @@ mod tests {
             s(&p(&format!("{{\"{long}\":\"{long}\"}}"))),
             format!("{{\"{long}\":\"{long}\"}}")
         );
+    }
+
+    /// The depth limit checked while parsing gives the errors and results of pre-scan-then-parse.
+    #[test]
+    fn limits_match_prescan() {
+        let texts = [
+            "[".repeat(100_000),
+            format!("{}{}", "[".repeat(128), "]".repeat(128)),
+            format!("{}{}", "[".repeat(129), "]".repeat(129)),
+            format!("{}1{}", "{\"a\":[".repeat(64), "]}".repeat(64)),
+            format!("{}1{}", "{\"a\":[".repeat(65), "]}".repeat(65)),
+            format!("[1,,{}", "[".repeat(200)),
+            format!("[1]{}", "{".repeat(200)),
+            format!("[\"{}\"]", "[".repeat(200)),
+            "[1,]".into(),
+            "\"\\uD800\"".into(),
+            " ".into(),
+            "{\"a\":1}x".into(),
+            "1e400".into(),
+        ];
+        for t in texts {
+            let a = crate::doc::parse_json(t.as_bytes()).map(|v| crate::doc::to_text(&v));
+            let b = parse(t.as_bytes()).map(|p| text(&p.buf, 0));
+            assert_eq!(a, b, "{:.40}", t);
+        }
     }
 
     #[test]
