@@ -3,7 +3,7 @@
 //! before any key is touched.
 
 use tair_common::args::{eq_ic, parse_f64, parse_i64, ArgCursor};
-use tair_common::clock::ExpireSpec;
+use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_FLOAT, NOT_AN_INTEGER, SYNTAX,
     VERSION_OVERFLOW, VERSION_STALE,
@@ -119,20 +119,15 @@ pub fn parse_opts(
     let mut c = ArgCursor::new(args, from);
     while let Some(kw) = c.next_arg() {
         let is = |k: &[u8]| eq_ic(kw, k);
-        let unit = ExpireSpec::unit(kw);
-        if let Some(unit) = unit {
-            if has_ttl {
-                return Err(SYNTAX);
-            }
+        if has_ttl && (is(b"KEEPTTL") || ExpireSpec::unit(kw).is_some()) {
+            return Err(SYNTAX);
+        }
+        if let Some(opt) = ExpireOption::parse(kw, || c.next_arg(), 0)? {
             has_ttl = true;
-            let v = time_value(c.value()?)?;
-            o.ttl = Ttl::At(absolute_ms(unit(v), clock, cmd)?);
-        } else if is(b"KEEPTTL") {
-            if has_ttl {
-                return Err(SYNTAX);
-            }
-            has_ttl = true;
-            o.ttl = Ttl::Keep;
+            o.ttl = match opt {
+                ExpireOption::At(spec) => Ttl::At(absolute_ms(spec, clock, cmd)?),
+                ExpireOption::KeepTtl => Ttl::Keep,
+            };
         } else if nx_xx && (is(b"NX") || is(b"XX")) {
             let cond = if is(b"NX") {
                 Condition::IfAbsent

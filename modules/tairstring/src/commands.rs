@@ -3,7 +3,7 @@
 use std::ffi::CStr;
 
 use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
-use tair_common::clock::ExpireSpec;
+use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, wrong_arity, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_INTEGER, NOT_A_FLOAT,
     SYNTAX, VERSION_OVERFLOW, VERSION_STALE, WRONGTYPE,
@@ -74,14 +74,6 @@ struct Opts {
     def: Option<i64>,
 }
 
-/// `EX/PX/EXAT/PXAT` value: an integer >= 1, else a syntax error.
-fn positive(c: &mut ArgCursor) -> CmdResult<i64> {
-    match parse_i64(c.value()?) {
-        Some(v) if v >= 1 => Ok(v),
-        _ => Err(SYNTAX),
-    }
-}
-
 /// `VER/ABS` value: an integer >= 0, else a syntax error.
 fn non_negative(c: &mut ArgCursor) -> CmdResult<u64> {
     match parse_i64(c.value()?) {
@@ -95,25 +87,18 @@ fn parse_opts(c: &mut ArgCursor, acc: Accepts) -> CmdResult<Opts> {
     let mut seen_ver = false;
     while let Some(kw) = c.next_arg() {
         let is = |k: &[u8]| eq_ic(kw, k);
-        if acc.expire && (is(b"EX") || is(b"PX") || is(b"EXAT") || is(b"PXAT")) {
-            if o.ttl.is_some() {
-                return Err(SYNTAX);
-            }
-            let v = positive(c)?;
-            o.ttl = Some(Ttl::At(if is(b"EX") {
-                ExpireSpec::Ex(v)
-            } else if is(b"PX") {
-                ExpireSpec::Px(v)
-            } else if is(b"EXAT") {
-                ExpireSpec::ExAt(v)
-            } else {
-                ExpireSpec::PxAt(v)
-            }));
-        } else if acc.keepttl && is(b"KEEPTTL") {
-            match o.ttl {
-                None | Some(Ttl::Keep) => o.ttl = Some(Ttl::Keep),
+        let expiry_kw = if is(b"KEEPTTL") {
+            acc.keepttl
+        } else {
+            acc.expire && ExpireSpec::unit(kw).is_some()
+        };
+        if expiry_kw {
+            // KEEPTTL may repeat; anything else with another expiry option is a syntax error.
+            o.ttl = match (o.ttl, ExpireOption::parse(kw, || c.next_arg(), 1)?) {
+                (None, Some(ExpireOption::At(spec))) => Some(Ttl::At(spec)),
+                (None | Some(Ttl::Keep), Some(ExpireOption::KeepTtl)) => Some(Ttl::Keep),
                 _ => return Err(SYNTAX),
-            }
+            };
         } else if acc.nx_xx && is(b"NX") {
             if o.xx {
                 return Err(SYNTAX);
