@@ -14,6 +14,8 @@
 )]
 
 pub mod area;
+#[cfg(test)]
+mod area_tests;
 pub mod commands;
 pub mod geom;
 pub mod persist;
