@@ -225,6 +225,23 @@ impl<'a> ArgCursor<'a> {
     }
 }
 
+/// `MIN v` / `MAX v` of an increment command (`kw` is one of the two words): parses `v` with `parse`
+/// into `min` or `max`, each at most once (a repeat is `ERR syntax error`, a bad value `bad`).
+pub fn parse_bound<T>(
+    kw: &[u8],
+    c: &mut ArgCursor,
+    (min, max): (&mut Option<T>, &mut Option<T>),
+    parse: fn(&[u8]) -> Option<T>,
+    bad: CmdError,
+) -> CmdResult {
+    let slot = if eq_ic(kw, b"MIN") { min } else { max };
+    if slot.is_some() {
+        return Err(SYNTAX);
+    }
+    *slot = Some(parse(c.value()?).ok_or(bad)?);
+    Ok(())
+}
+
 /// The options of a module scan: `MATCH pattern` and `COUNT n`, repeatable, the last one wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanOptions<'a> {

@@ -2,7 +2,7 @@
 //! case-insensitive; every syntax and numeric error with the spec's text, detected in argument order
 //! before any key is touched.
 
-use tair_common::args::{eq_ic, parse_f64, parse_i64, ArgCursor};
+use tair_common::args::{eq_ic, parse_bound, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_FLOAT, NOT_AN_INTEGER, SYNTAX,
@@ -146,25 +146,21 @@ pub fn parse_opts(
             has_ver = true;
             o.version = version_rule(kw, c.value()?)?;
         } else if bounds == Bounds::Int && (is(b"MIN") || is(b"MAX")) {
-            let slot = if is(b"MIN") {
-                &mut o.min_i
-            } else {
-                &mut o.max_i
-            };
-            if slot.is_some() {
-                return Err(SYNTAX);
-            }
-            *slot = Some(parse_i64(c.value()?).ok_or(BOUND_NOT_INTEGER)?);
+            parse_bound(
+                kw,
+                &mut c,
+                (&mut o.min_i, &mut o.max_i),
+                parse_i64,
+                BOUND_NOT_INTEGER,
+            )?;
         } else if bounds == Bounds::Float && (is(b"MIN") || is(b"MAX")) {
-            let slot = if is(b"MIN") {
-                &mut o.min_f
-            } else {
-                &mut o.max_f
-            };
-            if slot.is_some() {
-                return Err(SYNTAX);
-            }
-            *slot = Some(parse_f64(c.value()?).ok_or(BOUND_NOT_FLOAT)?);
+            parse_bound(
+                kw,
+                &mut c,
+                (&mut o.min_f, &mut o.max_f),
+                parse_f64,
+                BOUND_NOT_FLOAT,
+            )?;
         } else {
             return Err(SYNTAX);
         }

@@ -2,7 +2,7 @@
 
 use std::ffi::CStr;
 
-use tair_common::args::{eq_ic, format_double, parse_f64, parse_i64, ArgCursor};
+use tair_common::args::{eq_ic, format_double, parse_bound, parse_f64, parse_i64, ArgCursor};
 use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, wrong_arity, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_INTEGER, NOT_A_FLOAT,
@@ -131,25 +131,9 @@ fn parse_opts(c: &mut ArgCursor, acc: Accepts) -> CmdResult<Opts> {
         } else if acc.withversion && is(b"WITHVERSION") {
             o.withversion = true;
         } else if acc.int_bounds && (is(b"MIN") || is(b"MAX")) {
-            let slot = if is(b"MIN") {
-                &mut o.min_i
-            } else {
-                &mut o.max_i
-            };
-            if slot.is_some() {
-                return Err(SYNTAX);
-            }
-            *slot = Some(parse_i64(c.value()?).ok_or(BAD_BOUNDS)?);
+            parse_bound(kw, c, (&mut o.min_i, &mut o.max_i), parse_i64, BAD_BOUNDS)?;
         } else if acc.float_bounds && (is(b"MIN") || is(b"MAX")) {
-            let slot = if is(b"MIN") {
-                &mut o.min_f
-            } else {
-                &mut o.max_f
-            };
-            if slot.is_some() {
-                return Err(SYNTAX);
-            }
-            *slot = Some(parse_f64(c.value()?).ok_or(BAD_BOUNDS)?);
+            parse_bound(kw, c, (&mut o.min_f, &mut o.max_f), parse_f64, BAD_BOUNDS)?;
         } else if acc.int_bounds && is(b"NONEGATIVE") {
             o.nonegative = true;
         } else if acc.int_bounds && is(b"DEF") {
