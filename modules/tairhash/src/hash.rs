@@ -583,4 +583,5 @@ impl fmt::Debug for TairHash {
 }
 
 #[cfg(test)]
+#[path = "hash_tests.rs"]
 mod tests;
