@@ -302,6 +302,52 @@ static INFO_VERSION: raw::RedisModuleCommandInfoVersion = raw::RedisModuleComman
     sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
 };
 
+/// The module's ACL category (`@tairhash` ...), when the server could add it.
+static ACL_CATEGORY: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
+
+/// Adds the ACL category `name` (OnLoad, before any command is registered), so that every command
+/// registered afterwards is in it besides the categories its flags imply (`@write`, `@read`, `@fast`,
+/// `@slow`). False on a server without module ACL categories (Redis 7.0): the module loads without one.
+pub fn add_acl_category(ctx: *mut raw::RedisModuleCtx, name: &std::ffi::CStr) -> bool {
+    // SAFETY: plain read of a function pointer.
+    let Some(add) = (unsafe { raw::RedisModule_AddACLCategory }) else {
+        return false;
+    };
+    // SAFETY: valid OnLoad ctx; NUL-terminated name copied by the server.
+    if unsafe { add(ctx, name.as_ptr()) } != raw::REDISMODULE_OK as c_int {
+        log::warning(&format!(
+            "could not add ACL category {}",
+            name.to_string_lossy()
+        ));
+        return false;
+    }
+    ACL_CATEGORY.set(name.to_owned()).is_ok()
+}
+
+/// The ACL categories of a command with server flags `flags`: those the server gives its own commands
+/// of such flags (`@write`, `@read`, `@fast` or `@slow`, `@blocking`; module commands get none by
+/// themselves) and the module's own.
+fn acl_categories(flags: &str, module: Option<&CString>) -> String {
+    let has = |f: &str| flags.split(' ').any(|x| x == f);
+    let mut cats: Vec<&str> = Vec::with_capacity(4);
+    if has("write") {
+        cats.push("write");
+    }
+    if has("readonly") {
+        cats.push("read");
+    }
+    cats.push(if has("fast") { "fast" } else { "slow" });
+    if has("blocking") {
+        cats.push("blocking");
+    }
+    let mut out = cats.join(" ");
+    if let Some(m) = module.and_then(|m| m.to_str().ok()) {
+        out.push(' ');
+        out.push_str(m);
+    }
+    out
+}
+
 /// Registers every command of the table (with its docs from `docs`, matched by name); fails on the
 /// first error.
 pub fn register(
@@ -380,6 +426,15 @@ fn register_one(
     let cmd = unsafe { api!(RedisModule_GetCommand)(ctx, name.as_ptr()) };
     if cmd.is_null() {
         return Err("GetCommand failed".into());
+    }
+    // SAFETY: plain read of a function pointer (absent on Redis 7.0).
+    if let Some(set) = unsafe { raw::RedisModule_SetCommandACLCategories } {
+        let cats = CString::new(acl_categories(def.flags, ACL_CATEGORY.get()))
+            .map_err(|_| "bad ACL categories".to_string())?;
+        // SAFETY: a command just created; NUL-terminated text copied by the server.
+        if unsafe { set(cmd, cats.as_ptr()) } != raw::REDISMODULE_OK as c_int {
+            return Err("SetCommandACLCategories failed".into());
+        }
     }
     let mut specs: Vec<raw::RedisModuleCommandKeySpec> = std::iter::once(&def.keys)
         .chain(def.extra_keys.iter())

@@ -443,6 +443,7 @@ pub unsafe fn on_load(
         for t in def.types {
             t(ctx)?;
         }
+        command::add_acl_category(ctx, def.name);
         command::register(ctx, def.commands, def.docs)?;
         register_configs(ctx, def.configs)?;
         register_info(ctx, def)?;
