@@ -891,6 +891,83 @@ mod tests {
         }
     }
 
+    /// Whatever the fast parser accepts, serde_json parses to the same bytes and depth; on texts from
+    /// random documents, their mutations, and number / string edge cases.
+    #[test]
+    fn fast_parser_agrees_with_serde() {
+        fn check(t: &[u8]) -> bool {
+            let mut fast = Vec::new();
+            let Some(depth) = crate::fast::parse(t, &mut fast) else {
+                return false;
+            };
+            let (r, _) = crate::store::parse_serde(t, Vec::new());
+            let p = r.unwrap_or_else(|e| panic!("{e:?} {:?}", String::from_utf8_lossy(t)));
+            let lossy = String::from_utf8_lossy(t);
+            assert_eq!((p.buf, p.depth), (fast, depth), "{lossy:?}");
+            true
+        }
+        for t in [
+            "0",
+            "-0",
+            "-0.0",
+            "1E2",
+            "1e-400",
+            "1e400",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0.1",
+            "1.7E307",
+            "2.2250738585072014e-308",
+            "123456789012345678901234567890",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "1e+",
+            "\"\\u00e9\\ud83d\\ude00\\n\\/\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"a\u{1}\"",
+            " [ 1 , {\"a\" : [ ] } ] ",
+            "{\"a\":1,\"a\":2}",
+            "[1,]",
+            "{,}",
+            "{\"a\"}",
+            "tru",
+            "nulll",
+            "[1]x",
+            "\"\u{e9}\u{1F600}\"",
+        ] {
+            check(t.as_bytes());
+        }
+        let mut r = Rng(0xDEAD_BEEF);
+        let mut accepted = 0;
+        for _ in 0..3000 {
+            let doc = gen(&mut r, 0);
+            let mut text = to_text(&doc);
+            assert!(check(&text), "{doc}");
+            accepted += 1;
+            for _ in 0..4 {
+                if text.is_empty() {
+                    break;
+                }
+                let i = r.below(text.len() as u64) as usize;
+                match r.below(3) {
+                    0 => text[i] = b"[]{}\",:0-e.\\ u"[r.below(14) as usize],
+                    1 => text.truncate(i),
+                    _ => text.insert(i, b"1\"[]{}, "[r.below(8) as usize]),
+                }
+                accepted += usize::from(check(&text));
+            }
+        }
+        assert!(accepted > 4000, "{accepted}");
+    }
+
     #[test]
     fn yaml_xml() {
         let v = parse_json(br#"{"a":[1,{"b":null}],"c":"x"}"#).unwrap();

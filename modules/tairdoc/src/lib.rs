@@ -10,6 +10,7 @@
 
 pub mod commands;
 pub mod doc;
+pub mod fast;
 pub mod persist;
 pub mod store;
 

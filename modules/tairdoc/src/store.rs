@@ -146,7 +146,7 @@ pub fn as_str(b: &[u8], at: usize) -> Option<&str> {
 }
 
 /// A member name at `at`: (name, offset of its value).
-fn name_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
+pub(crate) fn name_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let (n, h) = rd_len(b, at)?;
     let s = at + h;
     let e = s.checked_add(n)?;
@@ -604,22 +604,20 @@ fn parse_unchecked_depth(text: &[u8]) -> Result<Parsed, JsonError> {
             .map(|mut v| std::mem::take(&mut *v))
             .unwrap_or_default();
         out.clear();
-        let mut st = State {
-            out,
-            depth: 0,
-            max_depth: 0,
+        let (r, mut out) = match crate::fast::parse(text, &mut out) {
+            Some(depth) => (
+                Ok(Parsed {
+                    buf: out.as_slice().to_vec(),
+                    depth,
+                }),
+                out,
+            ),
+            None => {
+                out.clear();
+                let (r, out) = parse_serde(text, out);
+                (r, out)
+            }
         };
-        let mut de = serde_json::Deserializer::from_slice(text);
-        de.disable_recursion_limit();
-        let r = Enc(&mut st)
-            .deserialize(&mut de)
-            .and_then(|()| de.end())
-            .map_err(|e| JsonError::Lexer(e.line(), e.column()));
-        let buf = r.map(|()| Parsed {
-            buf: st.out.as_slice().to_vec(),
-            depth: st.max_depth,
-        });
-        let mut out = st.out;
         out.clear();
         if out.capacity() > SCRATCH_KEEP {
             out.shrink_to(SCRATCH_KEEP);
@@ -627,8 +625,28 @@ fn parse_unchecked_depth(text: &[u8]) -> Result<Parsed, JsonError> {
         if let Ok(mut v) = cell.try_borrow_mut() {
             *v = out;
         }
-        buf
+        r
     })
+}
+
+/// The serde_json path (see [`crate::fast`] for when it runs): parses into `out`, which it gives back.
+pub fn parse_serde(text: &[u8], out: Vec<u8>) -> (Result<Parsed, JsonError>, Vec<u8>) {
+    let mut st = State {
+        out,
+        depth: 0,
+        max_depth: 0,
+    };
+    let mut de = serde_json::Deserializer::from_slice(text);
+    de.disable_recursion_limit();
+    let r = Enc(&mut st)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| JsonError::Lexer(e.line(), e.column()))
+        .map(|()| Parsed {
+            buf: st.out.as_slice().to_vec(),
+            depth: st.max_depth,
+        });
+    (r, st.out)
 }
 
 /// Encodes a `serde_json::Value` (tests and tools).
