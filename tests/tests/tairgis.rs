@@ -603,6 +603,24 @@ fn hostile_geometry() {
             "{q}"
         );
     }
+    // a 20,001-vertex star polygon: ~10^8 self-crossings that geo's relate would enumerate
+    let k = 20_001usize;
+    let star: Vec<String> = (0..k)
+        .map(|i| {
+            let a = ((i * (k / 2 - 1)) % k) as f64 / k as f64 * std::f64::consts::TAU;
+            format!("{} {}", 30.0 + a.cos(), 30.0 + a.sin())
+        })
+        .collect();
+    let star = format!("POLYGON(({}))", star.join(","));
+    assert_eq!(r(&mut c, &["GIS.ADD", "h", "star", &star]), "(integer) 1");
+    for q in [
+        "POLYGON((29.9 29.9,30.1 29.9,30.1 30.1,29.9 30.1))",
+        star.as_str(),
+    ] {
+        assert!(r(&mut c, &["GIS.CONTAINS", "h", q]).starts_with("[(integer)"));
+        assert!(r(&mut c, &["GIS.WITHIN", "h", q]).starts_with("[(integer)"));
+        assert!(r(&mut c, &["GIS.INTERSECTS", "h", q, "WITHOUTWKT"]).contains("star"));
+    }
     let many = format!("LINESTRING({})", vec!["1 1"; 1_000_001].join(","));
     assert_eq!(
         r(&mut c, &["GIS.ADD", "h", "many", &many]),
