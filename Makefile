@@ -6,7 +6,7 @@ MODULES := tairstring tairhash tairzset tairdoc tairbloom tairgis
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIPPY_LINTS := -D warnings -W clippy::unwrap_used -W clippy::panic -W clippy::indexing_slicing
 
-.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker
+.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop
 
 ## deps: install what a fresh Debian 12 machine lacks (Valkey 8 from bookworm-backports, Redis 7.0,
 ## clang/libclang for the redis-module crate's bindgen).
@@ -37,6 +37,16 @@ run: build
 	for m in $(MODULES); do f=target/release/lib$$m.so; [ -f $$f ] && args+=(--loadmodule "$$PWD/$$f"); done; \
 	echo "valkey-server --port $(PORT) --dir $$PWD/data $${args[*]}"; \
 	exec valkey-server --port $(PORT) --dir "$$PWD/data" --enable-debug-command local --enable-module-command local "$${args[@]}"
+
+## cluster: a local six-node Valkey Cluster (ports 7000-7005, three primaries with a replica each) with
+## every built module; `make cluster-stop` stops it. Then `valkey-cli -c -p 7000`.
+cluster: build
+	bash scripts/cluster.sh start $(CLUSTER_PORT)
+
+cluster-stop:
+	bash scripts/cluster.sh stop $(CLUSTER_PORT)
+
+CLUSTER_PORT ?= 7000
 
 ## test: unit tests, property tests and integration tests against real valkey-server processes.
 test: build

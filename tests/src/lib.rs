@@ -40,6 +40,7 @@
 pub mod aof;
 pub mod client;
 pub mod clock_shift;
+pub mod cluster;
 pub mod container;
 pub mod dump;
 pub mod pool;

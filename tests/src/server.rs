@@ -577,6 +577,16 @@ impl Server {
         self.kill();
     }
 
+    /// SIGKILL the process now (a crash, for failover tests); the directory stays until drop.
+    pub fn kill_now(&mut self) {
+        self.kill();
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
