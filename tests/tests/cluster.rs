@@ -90,6 +90,54 @@ fn multi_key_commands_refuse_keys_of_different_slots() {
         };
         assert_eq!(got, want, "COMMAND GETKEYS {together:?}");
     }
+    // Every other command of every module names exactly its one key (argument 1), or has none.
+    let multi: Vec<String> = multi_key_commands()
+        .iter()
+        .map(|(t, _)| t[0].to_ascii_lowercase())
+        .collect();
+    let mut checked = 0;
+    for module in MODULES {
+        let list = cc
+            .cmd_in_slot(None, &["COMMAND", "LIST", "FILTERBY", "MODULE", module])
+            .unwrap();
+        let Value::Array(names) = list else {
+            panic!("COMMAND LIST: {}", show(&list))
+        };
+        for name in names.iter().filter_map(value_text) {
+            if multi.contains(&name) {
+                continue;
+            }
+            let info = cc.cmd_in_slot(None, &["COMMAND", "INFO", &name]).unwrap();
+            let Value::Array(outer) = &info else {
+                panic!("COMMAND INFO {name}: {}", show(&info))
+            };
+            let Some(Value::Array(f)) = outer.first() else {
+                panic!("COMMAND INFO {name}: {}", show(&info))
+            };
+            let (Value::Int(arity), Value::Int(first), Value::Int(last)) = (&f[1], &f[3], &f[4])
+            else {
+                panic!("COMMAND INFO {name}: {}", show(&info))
+            };
+            let mut args = vec!["COMMAND".to_string(), "GETKEYS".to_string(), name.clone()];
+            args.push("k1".to_string());
+            while args.len() - 2 < arity.unsigned_abs() as usize {
+                args.push("1".to_string());
+            }
+            let r = cc.cmd_in_slot(None, &args);
+            if *first == 0 {
+                assert!(
+                    r.is_err(),
+                    "{name} declares no key, GETKEYS said {}",
+                    shown(&r)
+                );
+            } else {
+                assert_eq!((*first, *last), (1, 1), "{name}: one key at argument 1");
+                assert_eq!(shown(&r), "[\"k1\"]", "COMMAND GETKEYS {args:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "only {checked} commands checked");
     // Single-key commands of every module name their key.
     for args in [
         vec!["EXSET", "k1", "v"],
