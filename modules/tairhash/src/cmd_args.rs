@@ -2,7 +2,7 @@
 //! case-insensitive; every syntax and numeric error with the spec's text, detected in argument order
 //! before any key is touched.
 
-use tair_common::args::{eq_ic, parse_bound, parse_f64, parse_i64, ArgCursor};
+use tair_common::args::{eq_ic, parse_bound, parse_f64, parse_i64, parse_u64, ArgCursor};
 use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_FLOAT, NOT_AN_INTEGER, SYNTAX,
@@ -46,7 +46,14 @@ pub fn absolute_ms(spec: ExpireSpec, clock: i64, cmd: &str) -> CmdResult<u64> {
 }
 
 /// A `VER`/`ABS`/`GT` value: an integer, `VER` >= 0, `ABS`/`GT` >= 1; else `ERR syntax error`.
-fn version_rule(kw: &[u8], arg: &[u8]) -> CmdResult<VersionRule> {
+/// With `wide_abs`, `ABS` may be any unsigned 64-bit value >= 1 (see [`parse_opts`]).
+fn version_rule(kw: &[u8], arg: &[u8], wide_abs: bool) -> CmdResult<VersionRule> {
+    if wide_abs && eq_ic(kw, b"ABS") {
+        return match parse_u64(arg) {
+            Some(v) if v >= 1 => Ok(VersionRule::Abs(v)),
+            _ => Err(SYNTAX),
+        };
+    }
     let v = parse_i64(arg).ok_or(SYNTAX)?;
     if eq_ic(kw, b"VER") && v >= 0 {
         Ok(VersionRule::Ver(v as u64))
@@ -105,7 +112,9 @@ pub struct Opts {
     pub max_f: Option<f64>,
 }
 
-/// Parses the options from argument `from` on. `clock` resolves relative times.
+/// Parses the options from argument `from` on. `clock` resolves relative times. `wide_abs` lets `ABS`
+/// name a version above 2^63-1 (EXHSET only, which refuses it from clients: only the AOF rewrite of a
+/// field loaded from a C module's data writes one).
 pub fn parse_opts(
     args: Args,
     from: usize,
@@ -113,6 +122,7 @@ pub fn parse_opts(
     nx_xx: bool,
     bounds: Bounds,
     clock: i64,
+    wide_abs: bool,
 ) -> CmdResult<Opts> {
     let mut o = Opts::default();
     let (mut has_ttl, mut has_ver, mut has_cond) = (false, false, false);
@@ -144,7 +154,7 @@ pub fn parse_opts(
                 return Err(SYNTAX);
             }
             has_ver = true;
-            o.version = version_rule(kw, c.value()?)?;
+            o.version = version_rule(kw, c.value()?, wide_abs)?;
         } else if bounds == Bounds::Int && (is(b"MIN") || is(b"MAX")) {
             parse_bound(
                 kw,
@@ -177,7 +187,7 @@ pub fn parse_opts(
 pub fn expire_version(args: Args, from: usize) -> CmdResult<VersionRule> {
     match args.len().saturating_sub(from) {
         0 => Ok(VersionRule::Bump),
-        2 if is_version_kw(args.at(from)) => version_rule(args.at(from), args.at(from + 1)),
+        2 if is_version_kw(args.at(from)) => version_rule(args.at(from), args.at(from + 1), false),
         _ => Err(SYNTAX),
     }
 }

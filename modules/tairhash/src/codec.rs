@@ -8,10 +8,16 @@
 //! string    key name at save time (ignored on load)
 //! per field:
 //!   string    name
-//!   unsigned  version (1 ..= 2^63-1)
+//!   unsigned  version (1 ..= 2^64-1: ours stay <= 2^63-1, see below)
 //!   unsigned  expiry in absolute ms (0 = none; else <= 2^63-1)
 //!   string    value
 //! ```
+//!
+//! A version above 2^63-1 is what the C module saves once a field's signed version counter wrapped
+//! (`EXHSET k f a ABS 9223372036854775807` then `EXHSET k f b`): it loads as it is, EXHVER reports it as
+//! the C module does (the signed number with the same bits, -9223372036854775808) and the next write
+//! that would raise it fails with `ERR version overflow` (README, "Data from the C modules"). Version 0
+//! is corrupt: no command of either module gives a field version 0.
 //!
 //! All stored fields are saved, expired ones included, and loaded as they are. Loading validates every
 //! item and returns an error, never panics, and allocates nothing in proportion to a count it has not
@@ -22,7 +28,7 @@ use std::fmt;
 use tair_common::rdb::{RdbError, Sink, Source};
 
 use crate::hash::TairHash;
-use crate::options::{MAX_EXPIRE_MS, MAX_VERSION};
+use crate::options::MAX_EXPIRE_MS;
 
 /// The data type's name (nine characters, as Valkey requires).
 pub const TYPE_NAME: &str = "tairhash-";
@@ -95,7 +101,7 @@ impl TairHash {
         for _ in 0..count {
             let name = input.read_bytes(usize::MAX)?;
             let version = input.read_u64()?;
-            if version == 0 || version > MAX_VERSION {
+            if version == 0 {
                 return Err(LoadError::BadVersion(version));
             }
             let expiry = match input.read_u64()? {
@@ -115,7 +121,7 @@ impl TairHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{ExpiryChange, SetOptions, VersionRule};
+    use crate::options::{ExpiryChange, SetOptions, VersionRule, MAX_VERSION};
     use proptest::prelude::*;
     use tair_common::rdb::{SliceSource, VecSink};
 
@@ -245,10 +251,15 @@ mod tests {
             load(&encode(1, &[(b"f", 0, 0, b"v")])).err(),
             Some(LoadError::BadVersion(0))
         );
-        assert_eq!(
-            load(&encode(1, &[(b"f", 1 << 63, 0, b"v")])).err(),
-            Some(LoadError::BadVersion(1 << 63))
-        );
+        // What the C module saves once a version wrapped past 2^63-1 loads as it is.
+        for ver in [1 << 63, (1 << 63) + 1, u64::MAX] {
+            let data = encode(1, &[(b"f", ver, 0, b"v")]);
+            let h = load(&data).unwrap_or_default();
+            assert_eq!(fields(&h), vec![(b"f".to_vec(), b"v".to_vec(), ver, None)]);
+            let mut again = VecSink::default();
+            h.save(&mut again, b"key");
+            assert_eq!(again.data, data);
+        }
         assert_eq!(
             load(&encode(1, &[(b"f", 1, u64::MAX, b"v")])).err(),
             Some(LoadError::BadExpiry(u64::MAX))

@@ -4,9 +4,9 @@
 use std::ffi::CStr;
 
 use tair_common::clock::ExpireSpec;
-use tair_common::error::{wrong_arity, CmdResult, NOT_AN_FLOAT, NOT_AN_INTEGER};
+use tair_common::error::{wrong_arity, CmdResult, NOT_AN_FLOAT, NOT_AN_INTEGER, SYNTAX};
 use tair_common::propagate::{replicate_args, words, Arg};
-use tair_common::{Args, Ctx, RawStr};
+use tair_common::{Args, Ctx, Origin, RawStr};
 
 use crate::access::{delete_emptied, open_for_write, reregister, write_extra, Env, Slot};
 use crate::cmd_args::{
@@ -15,7 +15,7 @@ use crate::cmd_args::{
 use crate::number::{parse_f64, parse_i64};
 use crate::{
     Condition, ExpiryChange, IncrOptions, MsetEntry, SetOptions, SetOutcome, TairHash, VersionRule,
-    Written,
+    Written, MAX_VERSION,
 };
 
 /// The expiry part of a propagated EXHSET.
@@ -86,7 +86,14 @@ fn finish_set(
 /// EXHSET key field value [EX s|EXAT s|PX ms|PXAT ms|KEEPTTL] [NX|XX] [VER v|ABS v|GT v]
 pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
     let env = Env::of(ctx);
-    let o = parse_opts(args, 4, "exhset", true, Bounds::None, env.clock)?;
+    let o = parse_opts(args, 4, "exhset", true, Bounds::None, env.clock, true)?;
+    // A version above 2^63-1 exists only when loaded from a C module's data (README, "Data from the C
+    // modules"); the AOF rewrite of such a field says `ABS <it>`, so the AOF and the replication stream
+    // may set one. Clients keep the spec's range.
+    if matches!(o.version, VersionRule::Abs(v) if v > MAX_VERSION) && ctx.origin() == Origin::Client
+    {
+        return Err(SYNTAX);
+    }
     let field = args.at(2);
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
@@ -347,7 +354,7 @@ pub fn exhsetver(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
     let delta = parse_i64(args.at(3)).ok_or(NOT_AN_INTEGER)?;
     let env = Env::of(ctx);
-    let o = parse_opts(args, 4, "exhincrby", false, Bounds::Int, env.clock)?;
+    let o = parse_opts(args, 4, "exhincrby", false, Bounds::Int, env.clock, false)?;
     let field = args.at(2);
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
@@ -385,7 +392,15 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     let delta = parse_f64(args.at(3)).ok_or(NOT_AN_FLOAT)?;
     let env = Env::of(ctx);
-    let o = parse_opts(args, 4, "exhincrbyfloat", false, Bounds::Float, env.clock)?;
+    let o = parse_opts(
+        args,
+        4,
+        "exhincrbyfloat",
+        false,
+        Bounds::Float,
+        env.clock,
+        false,
+    )?;
     let field = args.at(2);
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();

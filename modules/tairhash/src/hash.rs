@@ -24,21 +24,25 @@ fn is_live(f: &FieldBox, now: u64) -> bool {
     f.expiry().is_none_or(|e| e.at > now)
 }
 
-/// The `VER`/`GT` check against a live field's version (an absent field is never stale).
+/// The `VER`/`GT` check against a live field's version (an absent field is never stale). `GT` compares
+/// with the signed number EXHVER reports, so a version loaded from a C module's data above 2^63-1
+/// (reported negative, as the C module does) is below every `GT` value, as in the C module.
 fn check_version(current: Option<u64>, rule: VersionRule) -> Result<(), HashError> {
     match (rule, current) {
         (VersionRule::Ver(v), Some(cur)) if v != 0 && v != cur => Err(HashError::VersionStale),
-        (VersionRule::Gt(v), Some(cur)) if v <= cur => Err(HashError::VersionStale),
+        (VersionRule::Gt(v), Some(cur)) if (v as i64) <= (cur as i64) => {
+            Err(HashError::VersionStale)
+        }
         _ => Ok(()),
     }
 }
 
-/// The version after a successful modification.
+/// The version after a successful modification. A current version at or above 2^63-1 cannot be
+/// raised. `ABS` above 2^63-1 comes only from the AOF or the primary (the AOF rewrite of a field
+/// loaded from a C module's data); the command layer refuses it from clients.
 fn next_version(current: Option<u64>, rule: VersionRule) -> Result<u64, HashError> {
     match (rule, current) {
-        (VersionRule::Abs(v) | VersionRule::Gt(v), _) if v > MAX_VERSION => {
-            Err(HashError::VersionOverflow)
-        }
+        (VersionRule::Gt(v), _) if v > MAX_VERSION => Err(HashError::VersionOverflow),
         (VersionRule::Abs(v) | VersionRule::Gt(v), _) => Ok(v.max(1)),
         (_, None) => Ok(1),
         (_, Some(cur)) if cur >= MAX_VERSION => Err(HashError::VersionOverflow),

@@ -2,7 +2,9 @@
 
 use std::ffi::CStr;
 
-use tair_common::args::{eq_ic, format_double, parse_bound, parse_f64, parse_i64, ArgCursor};
+use tair_common::args::{
+    eq_ic, format_double, parse_bound, parse_f64, parse_i64, parse_u64, ArgCursor,
+};
 use tair_common::clock::{ExpireOption, ExpireSpec};
 use tair_common::error::{
     invalid_expire, wrong_arity, CmdError, CmdResult, INCR_OVERFLOW, NOT_AN_INTEGER, NOT_A_FLOAT,
@@ -39,6 +41,9 @@ struct Accepts {
     int_bounds: bool,
     /// MIN/MAX as floats (EXINCRBYFLOAT).
     float_bounds: bool,
+    /// `ABS` may name any unsigned 64-bit value (EXSET only; the command then refuses one above 2^63-1
+    /// unless it comes from the AOF or the primary, see [`exset`]).
+    wide_abs: bool,
 }
 
 const NONE: Accepts = Accepts {
@@ -50,6 +55,7 @@ const NONE: Accepts = Accepts {
     withversion: false,
     int_bounds: false,
     float_bounds: false,
+    wide_abs: false,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -114,7 +120,11 @@ fn parse_opts(c: &mut ArgCursor, acc: Accepts) -> CmdResult<Opts> {
                 return Err(SYNTAX);
             }
             seen_ver = true;
-            let v = non_negative(c)?;
+            let v = if acc.wide_abs && is(b"ABS") {
+                parse_u64(c.value()?).ok_or(SYNTAX)?
+            } else {
+                non_negative(c)?
+            };
             o.ver = if is(b"VER") {
                 VersionArg::Ver(v)
             } else {
@@ -299,9 +309,16 @@ pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
             version: true,
             flags: true,
             withversion: true,
+            wide_abs: true,
             ..NONE
         },
     )?;
+    // A version above 2^63-1 exists only when loaded from a C module's data (README, "Data from the C
+    // modules"); the AOF rewrite of such a key says `ABS <it>`, so the AOF and the replication stream
+    // may set one. Clients keep the spec's range.
+    if matches!(o.ver, VersionArg::Abs(v) if v > MAX_VERSION) && ctx.origin() == Origin::Client {
+        return Err(SYNTAX);
+    }
     let ttl = resolve_ttl(o.ttl, ctx, "exset")?;
     let mut key = ctx.open_write(args.raw(1).ok_or(SYNTAX)?);
     let cur = key.value::<ExString>()?;
@@ -531,7 +548,9 @@ pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(-1);
         return Ok(());
     };
-    if want < 0 || v.version != want as u64 {
+    // Compared as the signed number EXGET reports, so a version loaded from a C module's data above
+    // 2^63-1 (reported negative, as the C module does) is deleted by the number the client was shown.
+    if v.version as i64 != want {
         ctx.reply_int(0);
         return Ok(());
     }
@@ -710,6 +729,3 @@ pub fn cad(ctx: &Ctx, args: Args) -> CmdResult {
     replicate_args(ctx, c"DEL", &[Arg::Str(key.name())]);
     Ok(())
 }
-
-/// Keeps the version limit visible to readers of this file.
-pub const _MAX_VERSION: u64 = MAX_VERSION;

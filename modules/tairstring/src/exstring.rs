@@ -25,7 +25,7 @@ pub struct ExString {
 pub enum VersionError {
     /// `VER v` named another version.
     Stale,
-    /// old + 1 would pass 2^63 - 1.
+    /// old + 1 would pass 2^63 - 1 (or old is already past it: a version loaded from a C module's data).
     Overflow,
 }
 
@@ -121,6 +121,12 @@ mod tests {
             Err(VersionError::Overflow)
         );
         assert_eq!(VersionArg::Abs(1).next(MAX_VERSION), Ok(1));
+        // A version past 2^63-1 (only ever loaded from a C module's data) cannot be raised; ABS
+        // replaces it.
+        let wrapped = MAX_VERSION + 1;
+        assert_eq!(VersionArg::None.next(wrapped), Err(VersionError::Overflow));
+        assert_eq!(VersionArg::None.next(u64::MAX), Err(VersionError::Overflow));
+        assert_eq!(VersionArg::Abs(5).next(wrapped), Ok(5));
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! RDB (encoding version 0, Tair's layout: unsigned version, unsigned flags, string value), AOF rewrite,
 //! digest, MEMORY USAGE and COPY of `exstrtype`.
+//!
+//! Every unsigned 64-bit version loads. Ours stay within 0 ..= 2^63-1, but the C module keeps a signed
+//! counter that wraps past 2^63-1 (`EXSET k a ABS 9223372036854775807` then `EXSET k b`) and saves its
+//! bits unsigned: such a value loads as it is, EXGET reports it as the C module does (the signed number
+//! with the same bits, -9223372036854775808), and the next write that would raise it fails with
+//! `ERR version overflow` (README, "Data from the C modules").
 
 use tair_common::propagate::utoa;
 use tair_common::rdb::{AofWriter, Digest, RdbError, Sink, Source};
 use tair_common::value::{DataType, ModuleValue};
 
-use crate::exstring::{ExString, MAX_LEN, MAX_VERSION};
+use crate::exstring::{ExString, MAX_LEN};
 
 pub static EXSTRING_TYPE: DataType = DataType::new();
 
@@ -17,9 +23,6 @@ pub fn load(src: &mut impl Source, encver: i32) -> Result<ExString, RdbError> {
         )));
     }
     let version = src.read_u64()?;
-    if version > MAX_VERSION {
-        return Err(RdbError::msg("exstrtype: version out of range"));
-    }
     let flags = u32::try_from(src.read_u64()?)
         .map_err(|_| RdbError::msg("exstrtype: flags out of range"))?;
     let value = src.read_bytes(MAX_LEN)?;
@@ -90,14 +93,25 @@ mod tests {
             );
         }
         let mut bad = VecSink::default();
-        bad.write_u64(u64::MAX);
-        bad.write_u64(0);
-        bad.write_bytes(b"x");
-        assert!(load(&mut SliceSource::new(&bad.data), 0).is_err());
-        let mut bad = VecSink::default();
         bad.write_u64(1);
         bad.write_u64(1 << 32);
         bad.write_bytes(b"x");
         assert!(load(&mut SliceSource::new(&bad.data), 0).is_err());
+    }
+
+    /// What the C module writes once a version passed 2^63-1: loaded as it is, saved back the same.
+    #[test]
+    fn wrapped_versions_from_the_c_module_load() {
+        for version in [1u64 << 63, (1 << 63) + 1, u64::MAX] {
+            let mut s = VecSink::default();
+            s.write_u64(version);
+            s.write_u64(7);
+            s.write_bytes(b"a");
+            let v = load(&mut SliceSource::new(&s.data), 0).unwrap();
+            assert_eq!(v, ExString::new(b"a", version, 7));
+            let mut again = VecSink::default();
+            save(&v, &mut again);
+            assert_eq!(again.data, s.data);
+        }
     }
 }
