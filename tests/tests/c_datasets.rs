@@ -380,7 +380,7 @@ fn dump_restore_identical(c: &mut Connection, keys: &[Vec<u8>], module: &str) {
 }
 
 fn c_dataset(module: &str) {
-    let server = start_on(module);
+    let mut server = start_on(module);
     let mut c = server.conn();
     let present = check_keys(&mut c, module);
     assert!(!present.is_empty(), "{module}: nothing loaded");
@@ -389,6 +389,21 @@ fn c_dataset(module: &str) {
     assert_eq!(digest(&mut c), d, "{module}: DEBUG RELOAD changed the data");
     check_keys(&mut c, module);
     dump_restore_identical(&mut c, &present, module);
+
+    // A replica's full sync from a server holding the C module's data.
+    let replica = Server::replica_of(&server);
+    replica.wait_for_sync();
+    let mut r = replica.conn();
+    wait_until(
+        BACKGROUND_TIMEOUT,
+        "replica digest equals the primary's",
+        || digest(&mut r) == digest(&mut c),
+    );
+    drop(replica);
+
+    // The AOF rewrite (plain commands) of the loaded data replays into the same keys.
+    server.rewrite_aof_and_restart();
+    check_keys(&mut server.conn(), module);
 }
 
 #[test]
