@@ -1,7 +1,9 @@
 //! One function per command (spec tairdoc.md §6). Order of checks: arity → options → path → argument
 //! values → key type → semantics. Everything is validated before the document is changed.
 
+use std::cell::RefCell;
 use std::ffi::CStr;
+use std::rc::Rc;
 
 use serde_json::Value;
 use tair_common::args::{eq_ic, parse_i64};
@@ -69,6 +71,39 @@ fn path(b: &[u8]) -> CmdResult<PathKind> {
 
 fn json(b: &[u8]) -> CmdResult<store::Parsed> {
     store::parse(b).map_err(json_err)
+}
+
+/// Paths up to this length are kept parsed in [`PATHS`].
+const CACHED_PATH: usize = 256;
+/// How many parsed paths [`PATHS`] keeps.
+const CACHED_PATHS: usize = 8;
+
+thread_local! {
+    /// The last few read paths, parsed (a read by the same path, the common case, skips parsing and its
+    /// allocations).
+    static PATHS: RefCell<Vec<(Box<[u8]>, bool, Rc<PathKind>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`doc::parse_path`] through the cache of parsed paths.
+fn cached_path(b: &[u8], dollar_root: bool) -> CmdResult<Rc<PathKind>> {
+    if b.len() > CACHED_PATH {
+        return Ok(Rc::new(doc::parse_path(b, dollar_root).map_err(path_err)?));
+    }
+    PATHS.with(|c| {
+        if let Ok(c) = c.try_borrow() {
+            if let Some((_, _, p)) = c.iter().find(|(k, d, _)| **k == *b && *d == dollar_root) {
+                return Ok(Rc::clone(p));
+            }
+        }
+        let p = Rc::new(doc::parse_path(b, dollar_root).map_err(path_err)?);
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.len() >= CACHED_PATHS {
+                c.remove(0);
+            }
+            c.push((b.into(), dollar_root, Rc::clone(&p)));
+        }
+        Ok(p)
+    })
 }
 
 fn wrong_arity(args: &Args) -> CmdError {
@@ -271,9 +306,9 @@ pub fn get(ctx: &Ctx, args: Args) -> CmdResult {
     let p = match args.get(2) {
         Some(a) if !is_opt(a) => {
             i = 3;
-            doc::parse_path(a, true).map_err(path_err)?
+            cached_path(a, true)?
         }
-        _ => PathKind::Root,
+        _ => cached_path(b"", true)?,
     };
     let mut format: Option<bool> = None; // Some(true) = xml
     let mut rootname: &[u8] = b"root";
@@ -319,7 +354,7 @@ pub fn get(ctx: &Ctx, args: Args) -> CmdResult {
 
 pub fn mget(ctx: &Ctx, args: Args) -> CmdResult {
     let last = args.len().checked_sub(1).ok_or(SYNTAX)?;
-    let p = doc::parse_path(args.at(last), true).map_err(path_err)?;
+    let p = cached_path(args.at(last), true)?;
     ctx.reply_array(last.saturating_sub(1));
     for i in 1..last {
         let key = ctx.open_read(args.raw_arg(i)?);
