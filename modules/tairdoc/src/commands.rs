@@ -78,10 +78,13 @@ const CACHED_PATH: usize = 256;
 /// How many parsed paths [`PATHS`] keeps.
 const CACHED_PATHS: usize = 8;
 
+/// A cached path: its bytes, whether a bare `$` was a JSONPath, the parsed path.
+type CachedPath = (Box<[u8]>, bool, Rc<PathKind>);
+
 thread_local! {
     /// The last few read paths, parsed (a read by the same path, the common case, skips parsing and its
     /// allocations).
-    static PATHS: RefCell<Vec<(Box<[u8]>, bool, Rc<PathKind>)>> = const { RefCell::new(Vec::new()) };
+    static PATHS: RefCell<Vec<CachedPath>> = const { RefCell::new(Vec::new()) };
 }
 
 /// [`doc::parse_path`] through the cache of parsed paths.
