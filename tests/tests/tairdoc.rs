@@ -440,3 +440,83 @@ fn notifications_and_ttl() {
         ]
     );
 }
+
+/// Edits of the stored form (one buffer: splices that fix the sizes of the containers on the path):
+/// a string growing past the 255-byte short length, an integer growing into u64 and a double in place,
+/// inserts/trims/pops in a nested array, a replaced member moving to the end, deletes; the document
+/// survives DEBUG RELOAD and MEMORY USAGE is at least its text.
+#[test]
+fn stored_form_edits() {
+    let s = server();
+    let mut c = s.conn();
+    let long = "x".repeat(250);
+    let doc = format!(
+        r#"{{"a":{{"s":"{long}","n":9223372036854775807,"arr":[1,[2,3],{{"x":[4]}}]}},"b":[]}}"#
+    );
+    assert_eq!(r(&mut c, &["EXJSONSET", "k", "$", &doc]), "OK");
+    assert_eq!(
+        r(&mut c, &["EXJSONSTRAPPEND", "k", ".a.s", "yyyyyyyyyy"]),
+        "(integer) 260"
+    );
+    assert_eq!(r(&mut c, &["EXJSONSTRLEN", "k", "$.a.s"]), "(integer) 260");
+    assert_eq!(
+        r(&mut c, &["EXJSONNUMINCRBY", "k", ".a.n", "1"]),
+        "9223372036854775808"
+    );
+    assert_eq!(
+        r(&mut c, &["EXJSONNUMINCRBY", "k", "/a/n", "0.5"]),
+        "9.223372036854776e+18"
+    );
+    assert_eq!(
+        r(
+            &mut c,
+            &[
+                "EXJSONARRINSERT",
+                "k",
+                ".a.arr",
+                "1",
+                r#""i""#,
+                r#"{"j":[]}"#
+            ]
+        ),
+        "(integer) 5"
+    );
+    assert_eq!(
+        r(&mut c, &["EXJSONARRTRIM", "k", ".a.arr", "1", "3"]),
+        "(integer) 3"
+    );
+    assert_eq!(
+        r(&mut c, &["EXJSONGET", "k", ".a.arr"]),
+        r#"["i",{"j":[]},[2,3]]"#
+    );
+    assert_eq!(r(&mut c, &["EXJSONARRPOP", "k", ".a.arr", "0"]), r#""i""#);
+    assert_eq!(
+        r(&mut c, &["EXJSONARRAPPEND", "k", "$..arr[1]", "4", "[5]"]),
+        "[(integer) 4]"
+    );
+    assert_eq!(r(&mut c, &["EXJSONSET", "k", "/a/s", r#""short""#]), "OK");
+    assert_eq!(
+        r(&mut c, &["EXJSONARRAPPEND", "k", ".b", "1", "[2]"]),
+        "(integer) 2"
+    );
+    let want =
+        r#"{"a":{"n":9.223372036854776e+18,"arr":[{"j":[]},[2,3,4,[5]]],"s":"short"},"b":[1,[2]]}"#;
+    assert_eq!(r(&mut c, &["EXJSONGET", "k"]), want);
+    assert_eq!(r(&mut c, &["EXJSONDEL", "k", "$.a.arr[*]"]), "(integer) 2");
+    assert_eq!(r(&mut c, &["EXJSONDEL", "k", "/b/0"]), "(integer) 1");
+    let want = r#"{"a":{"n":9.223372036854776e+18,"arr":[],"s":"short"},"b":[[2]]}"#;
+    assert_eq!(r(&mut c, &["EXJSONGET", "k"]), want);
+    let usage: i64 = cmd(&mut c, &["MEMORY", "USAGE", "k"])
+        .map(|v| match v {
+            Value::Int(i) => i,
+            _ => 0,
+        })
+        .unwrap();
+    assert!(usage >= want.len() as i64, "{usage}");
+    s.debug_reload(&mut c);
+    assert_eq!(r(&mut c, &["EXJSONGET", "k"]), want);
+    assert_eq!(
+        r(&mut c, &["EXJSONTYPE", "k", "$.a.*"]),
+        "[number, array, string]"
+    );
+}
