@@ -369,6 +369,8 @@ struct State {
     out: Vec<u8>,
     depth: usize,
     max_depth: usize,
+    /// A duplicate member name replaced a value: `max_depth` may count the replaced one.
+    replaced: bool,
 }
 
 struct Enc<'s>(&'s mut State);
@@ -520,6 +522,7 @@ impl<'de> Visitor<'de> for Enc<'_> {
                     st.out.truncate(kpos);
                     let old_end = end(&st.out, old_v).ok_or_else(|| A::Error::custom("dup"))?;
                     st.out.splice(old_v..old_end, new_val);
+                    st.replaced = true;
                 }
             }
         }
@@ -635,6 +638,7 @@ pub fn parse_serde(text: &[u8], out: Vec<u8>) -> (Result<Parsed, JsonError>, Vec
         out,
         depth: 0,
         max_depth: 0,
+        replaced: false,
     };
     let mut de = serde_json::Deserializer::from_slice(text);
     de.disable_recursion_limit();
@@ -644,7 +648,12 @@ pub fn parse_serde(text: &[u8], out: Vec<u8>) -> (Result<Parsed, JsonError>, Vec
         .map_err(|e| JsonError::Lexer(e.line(), e.column()))
         .map(|()| Parsed {
             buf: st.out.as_slice().to_vec(),
-            depth: st.max_depth,
+            // the depth of what is kept, not of a value a later duplicate replaced
+            depth: if st.replaced {
+                depth(&st.out, 0)
+            } else {
+                st.max_depth
+            },
         });
     (r, st.out)
 }
@@ -655,6 +664,7 @@ pub fn from_value(v: &Value) -> Vec<u8> {
         out: Vec::new(),
         depth: 0,
         max_depth: 0,
+        replaced: false,
     };
     let _ = Enc(&mut st).deserialize(v);
     st.out
@@ -911,6 +921,9 @@ mod tests {
             s(&p(r#"{"a":1,"b":2,"a":{"x":[3]}}"#)),
             r#"{"a":{"x":[3]},"b":2}"#
         );
+        // the depth is the kept value's (found by fuzzing: it counted the replaced one)
+        let d = parse(br#"{"a":1,"a":{"b":[[1]]},"a":2}"#).unwrap();
+        assert_eq!((s(&d.buf).as_str(), d.depth), (r#"{"a":2}"#, 1));
         let mut many = String::from("{");
         for i in 0..100 {
             many.push_str(&format!("\"k{i}\":{i},"));
