@@ -54,6 +54,11 @@ fn shape(b: &[u8]) -> CmdResult<Shape> {
     guarded(|| geom::parse(b).map_err(geom_err))
 }
 
+/// A query geometry (never printed: no canonical WKT).
+fn query_shape(b: &[u8]) -> CmdResult<Shape> {
+    guarded(|| geom::parse_query(b).map_err(geom_err))
+}
+
 fn propagate(ctx: &Ctx, name: &CStr, args: &Args) {
     let a: Vec<&[u8]> = args.iter().skip(1).collect();
     replicate(ctx, name, &a);
@@ -475,7 +480,7 @@ fn run_query(area: &GisArea, pred: Pred, g: &Shape) -> CmdResult<Vec<u64>> {
 fn predicate_cmd(ctx: &Ctx, args: Args, pred: Pred) -> CmdResult {
     let mut none = None;
     let o = parse_opts(&args, 3, false, &mut none)?;
-    let g = shape(args.at(2))?;
+    let g = query_shape(args.at(2))?;
     let key = ctx.open_read(args.raw_arg(1)?);
     let Some(area) = key.value::<GisArea>()? else {
         ctx.reply_array(0);
@@ -510,7 +515,7 @@ pub fn gis_search(ctx: &Ctx, args: Args) -> CmdResult {
     let o = parse_opts(&args, from, true, &mut sh)?;
     let sh = sh.ok_or(NO_SHAPE)?;
     let g = match sh {
-        ShapeArg::Geom(b) => Some(shape(b)?),
+        ShapeArg::Geom(b) => Some(query_shape(b)?),
         _ => None,
     };
     let key = ctx.open_read(args.raw_arg(1)?);
@@ -562,7 +567,7 @@ fn reply_names(ctx: &Ctx, area: &GisArea, seqs: &[u64]) {
 }
 
 fn names_cmd(ctx: &Ctx, args: Args, pred: Pred) -> CmdResult {
-    let g = shape(args.at(2))?;
+    let g = query_shape(args.at(2))?;
     let key = ctx.open_read(args.raw_arg(1)?);
     let Some(area) = key.value::<GisArea>()? else {
         ctx.reply_array(0);

@@ -94,13 +94,64 @@ fn trim(b: &[u8]) -> &[u8] {
 
 /// Parses a geometry argument in WKT or GeoJSON (Geometry or Feature) and validates it.
 pub fn parse(input: &[u8]) -> Result<Shape, GeomError> {
+    build(&parse_raw(input)?)
+}
+
+/// Like [`parse`] for a query geometry, which is never printed: no canonical WKT is made (`wkt` is
+/// empty), and the common `POINT (x y)` is read without the wkt crate (same result, see
+/// [`simple_point`]).
+pub fn parse_query(input: &[u8]) -> Result<Shape, GeomError> {
+    if let Some(c) = simple_point(input) {
+        let raw = Raw::Point(c);
+        validate(&raw)?;
+        let geom = to_geo(&raw);
+        let rect = geom.bounding_rect().ok_or(GeomError::Empty)?;
+        return Ok(Shape {
+            wkt: Box::default(),
+            geom,
+            rect,
+            points: 1,
+        });
+    }
+    build_with(&parse_raw(input)?, false)
+}
+
+fn parse_raw(input: &[u8]) -> Result<Raw, GeomError> {
     let t = trim(input);
-    let raw = if t.first() == Some(&b'{') {
-        geojson_raw(t)?
+    if t.first() == Some(&b'{') {
+        geojson_raw(t)
     } else {
-        wkt_raw(t)?
-    };
-    build(&raw)
+        wkt_raw(t)
+    }
+}
+
+/// `POINT` (any case), optional whitespace, `(`, two plain decimal numbers (digits, one point, an
+/// optional leading `-`, no exponent) separated by whitespace, `)`, nothing else but whitespace: the
+/// coordinates, else `None` (the general parser then decides).
+pub fn simple_point(input: &[u8]) -> Option<C> {
+    let t = trim(input);
+    t.get(..5).filter(|k| k.eq_ignore_ascii_case(b"POINT"))?;
+    let body = trim(t.get(5..)?);
+    let inner = body.strip_prefix(b"(")?.strip_suffix(b")")?;
+    let mut it = inner.split(|c| is_space(*c)).filter(|s| !s.is_empty());
+    let (x, y) = (it.next()?, it.next()?);
+    if it.next().is_some() {
+        return None;
+    }
+    Some((plain_number(x)?, plain_number(y)?))
+}
+
+fn plain_number(b: &[u8]) -> Option<f64> {
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let dots = digits.iter().filter(|c| **c == b'.').count();
+    let ok = !digits.is_empty()
+        && dots <= 1
+        && digits.iter().any(u8::is_ascii_digit)
+        && digits.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+    if !ok {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
 }
 
 // ---- WKT ----------------------------------------------------------------------------------------------
@@ -488,11 +539,19 @@ fn to_geo(r: &Raw) -> Geometry<f64> {
 
 /// Validates a raw geometry and builds its shape.
 pub fn build(r: &Raw) -> Result<Shape, GeomError> {
+    build_with(r, true)
+}
+
+fn build_with(r: &Raw, with_wkt: bool) -> Result<Shape, GeomError> {
     validate(r)?;
     let geom = to_geo(r);
     let rect = geom.bounding_rect().ok_or(GeomError::Empty)?;
     Ok(Shape {
-        wkt: canonical_wkt(r).into_boxed_slice(),
+        wkt: if with_wkt {
+            canonical_wkt(r).into_boxed_slice()
+        } else {
+            Box::default()
+        },
         geom,
         rect,
         points: count_points(r),
@@ -756,6 +815,31 @@ mod tests {
         assert_eq!(parse(b"POINT(1 \xff2)").unwrap_err(), MalformedWkt);
         assert!(parse(b"POLYGON((0 0,1 0,1 1))").is_ok());
         assert!(parse(b"POINT(-180 90)").is_ok());
+    }
+
+    /// The `POINT (x y)` fast path of query geometries agrees with the general parser.
+    #[test]
+    fn simple_point_agrees() {
+        for t in [
+            "POINT (120.505 30.505)",
+            "point(1 2)",
+            " POINT\t( -0 -90 ) ",
+            "POINT (200 1)",
+            "POINT (1. .5)",
+            "POINT (1e2 1)",
+            "POINT (1 2 3)",
+            "POINT (1 2) x",
+            "POINT (- 1)",
+            "POINT (1..2 1)",
+            "POINTX (1 2)",
+            "POINT ()",
+        ] {
+            let a = parse(t.as_bytes()).map(|s| (s.geom, s.rect));
+            let b = parse_query(t.as_bytes()).map(|s| (s.geom, s.rect));
+            assert_eq!(a, b, "{t}");
+        }
+        assert_eq!(simple_point(b"POINT (1e2 1)"), None);
+        assert_eq!(simple_point(b"POINT (1.5 -2)"), Some((1.5, -2.0)));
     }
 
     #[test]
