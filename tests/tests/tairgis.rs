@@ -904,6 +904,10 @@ fn key_positions() {
         ),
         "[k]"
     );
+    // COMMAND DOCS
+    let docs = r(&mut c, &["COMMAND", "DOCS", "gis.add", "giswithin"]);
+    assert!(docs.contains("Adds or replaces named geometries"), "{docs}");
+    assert!(docs.contains("pointskey"), "{docs}");
 }
 
 /// GIS.SEARCH RADIUS over points equals GEOSEARCH BYRADIUS on the same points: same members, distances

@@ -21,7 +21,7 @@ pub mod geom;
 pub mod persist;
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
-use tair_common::module::ModuleDef;
+use tair_common::module::{ArgDoc, ArgKind, CommandDoc, ModuleDef};
 use tair_common::value::create_type;
 use tair_common::{cmd, RO, RW};
 
@@ -56,6 +56,164 @@ static COMMANDS: [CommandDef; 12] = [
     cmd!("giswithin", commands::giswithin, "readonly", 3, TWO_KEYS),
 ];
 
+const fn arg(name: &'static str, kind: ArgKind) -> ArgDoc {
+    ArgDoc {
+        name,
+        kind,
+        token: None,
+        optional: false,
+        multiple: false,
+    }
+}
+
+const fn opt(name: &'static str, kind: ArgKind, token: Option<&'static str>) -> ArgDoc {
+    ArgDoc {
+        name,
+        kind,
+        token,
+        optional: true,
+        multiple: false,
+    }
+}
+
+const fn many(name: &'static str, kind: ArgKind) -> ArgDoc {
+    ArgDoc {
+        name,
+        kind,
+        token: None,
+        optional: false,
+        multiple: true,
+    }
+}
+
+const AREA: ArgDoc = arg("area", ArgKind::Key);
+const GEOM: ArgDoc = arg("geometry", ArgKind::String);
+// The query options of GIS.CONTAINS / WITHIN / INTERSECTS / SEARCH.
+const WITHVALUE: ArgDoc = opt("withvalue", ArgKind::PureToken, Some("WITHVALUE"));
+const WITHOUTVALUE: ArgDoc = opt("withoutvalue", ArgKind::PureToken, Some("WITHOUTVALUE"));
+const WITHOUTWKT: ArgDoc = opt("withoutwkt", ArgKind::PureToken, Some("WITHOUTWKT"));
+const WITHDIST: ArgDoc = opt("withdist", ArgKind::PureToken, Some("WITHDIST"));
+const ASC: ArgDoc = opt("asc", ArgKind::PureToken, Some("ASC"));
+const DESC: ArgDoc = opt("desc", ArgKind::PureToken, Some("DESC"));
+const COUNT: ArgDoc = opt("count", ArgKind::Integer, Some("COUNT"));
+const LIMIT: ArgDoc = opt("limit", ArgKind::Integer, Some("LIMIT"));
+const PRED_ARGS: [ArgDoc; 10] = [
+    AREA,
+    GEOM,
+    WITHVALUE,
+    WITHOUTVALUE,
+    WITHOUTWKT,
+    WITHDIST,
+    ASC,
+    DESC,
+    COUNT,
+    LIMIT,
+];
+const LOG_K: &str = "O(log(N) + K*C) with N members, K candidates, C the predicate's cost";
+
+static DOCS: [CommandDoc; 12] = [
+    CommandDoc {
+        command: "gis.add",
+        summary: "Adds or replaces named geometries (WKT or GeoJSON)",
+        complexity: "O(M*(log(N) + G)) for M pairs of G positions",
+        since: "1.0.0",
+        args: &[AREA, many("name geometry", ArgKind::String)],
+    },
+    CommandDoc {
+        command: "gis.get",
+        summary: "Returns a member's canonical WKT",
+        complexity: "O(log(N) + G)",
+        since: "1.0.0",
+        args: &[AREA, arg("name", ArgKind::String)],
+    },
+    CommandDoc {
+        command: "gis.getall",
+        summary: "Returns every member (and its WKT) in name order",
+        complexity: "O(N*G)",
+        since: "1.0.0",
+        args: &[AREA, WITHOUTWKT, WITHOUTVALUE, WITHVALUE],
+    },
+    CommandDoc {
+        command: "gis.del",
+        summary: "Deletes a member",
+        complexity: "O(log(N))",
+        since: "1.0.0",
+        args: &[AREA, arg("name", ArgKind::String)],
+    },
+    CommandDoc {
+        command: "gis.contains",
+        summary: "Members covering the geometry",
+        complexity: LOG_K,
+        since: "1.0.0",
+        args: &PRED_ARGS,
+    },
+    CommandDoc {
+        command: "gis.within",
+        summary: "Members covered by the geometry",
+        complexity: LOG_K,
+        since: "1.0.0",
+        args: &PRED_ARGS,
+    },
+    CommandDoc {
+        command: "gis.intersects",
+        summary: "Members sharing a point with the geometry",
+        complexity: LOG_K,
+        since: "1.0.0",
+        args: &PRED_ARGS,
+    },
+    CommandDoc {
+        command: "gis.search",
+        summary: "Members within a radius of a point or member, or meeting a geometry",
+        complexity: "O(log(N) + K*C + K*log(K))",
+        since: "1.0.0",
+        args: &[
+            AREA,
+            opt("radius", ArgKind::Double, Some("RADIUS")),
+            opt("member", ArgKind::String, Some("MEMBER")),
+            opt("geom", ArgKind::String, Some("GEOM")),
+            WITHVALUE,
+            WITHOUTVALUE,
+            WITHOUTWKT,
+            WITHDIST,
+            ASC,
+            DESC,
+            COUNT,
+            LIMIT,
+        ],
+    },
+    CommandDoc {
+        command: "gisadd",
+        summary: "Adds GeoJSON Features (named by properties.id / properties.name / id)",
+        complexity: "O(M*(log(N) + G))",
+        since: "1.0.0",
+        args: &[arg("key", ArgKind::Key), many("feature", ArgKind::String)],
+    },
+    CommandDoc {
+        command: "giscontains",
+        summary: "Names of the members covering the geometry",
+        complexity: LOG_K,
+        since: "1.0.0",
+        args: &[arg("key", ArgKind::Key), GEOM],
+    },
+    CommandDoc {
+        command: "gisintersects",
+        summary: "Names of the members sharing a point with the geometry",
+        complexity: LOG_K,
+        since: "1.0.0",
+        args: &[arg("key", ArgKind::Key), GEOM],
+    },
+    CommandDoc {
+        command: "giswithin",
+        summary: "Names of the members of pointskey inside some member of zoneskey",
+        complexity: "O(P*(log(Z) + C))",
+        since: "1.0.0",
+        args: &[
+            arg("zoneskey", ArgKind::Key),
+            arg("pointskey", ArgKind::Key),
+        ],
+    },
+];
+
 pub static MODULE: ModuleDef = ModuleDef {
     name: c"tairgis",
     version: 1,
@@ -63,6 +221,7 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    docs: &DOCS,
     ..ModuleDef::EMPTY
 };
 
