@@ -10,21 +10,26 @@ use rstar::{Envelope, RTree, RTreeObject, AABB};
 
 use crate::geom::{self, Shape};
 
-/// An R-tree entry: a member's bounding rectangle and its insertion number.
-pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u64>;
+/// An R-tree entry: a member's bounding rectangle and its slot.
+pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// One named geometry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub name: Box<[u8]>,
+    /// Insertion number (order of unsorted results).
+    pub seq: u64,
     pub shape: Shape,
 }
 
-/// The value of a key.
+/// The value of a key. Members live in `slots` (the R-tree and both maps refer to a slot, so a
+/// candidate from the tree is one array access away); `order` keeps insertion order.
 #[derive(Debug, Clone, Default)]
 pub struct GisArea {
-    names: BTreeMap<Box<[u8]>, u64>,
-    by_seq: BTreeMap<u64, Member>,
+    names: BTreeMap<Box<[u8]>, u32>,
+    order: BTreeMap<u64, u32>,
+    slots: Vec<Option<Member>>,
+    free: Vec<u32>,
     index: RTree<Entry>,
     next_seq: u64,
     /// Positions over all members (memory estimate).
@@ -32,15 +37,19 @@ pub struct GisArea {
 }
 
 impl PartialEq for GisArea {
-    /// Same members in the same insertion order (sequence numbers themselves may differ).
+    /// Same members (names and shapes) in the same insertion order (sequence numbers may differ).
     fn eq(&self, other: &Self) -> bool {
-        self.by_seq.len() == other.by_seq.len() && self.by_seq.values().eq(other.by_seq.values())
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((_, a), (_, b))| a.name == b.name && a.shape == b.shape)
     }
 }
 
-fn entry(rect: &geo::Rect<f64>, seq: u64) -> Entry {
+fn entry(rect: &geo::Rect<f64>, slot: u32) -> Entry {
     let (lo, hi) = (rect.min(), rect.max());
-    GeomWithData::new(Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]), seq)
+    GeomWithData::new(Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]), slot)
 }
 
 fn aabb(rect: &geo::Rect<f64>) -> AABB<[f64; 2]> {
@@ -66,60 +75,93 @@ impl GisArea {
     }
 
     pub fn len(&self) -> usize {
-        self.by_seq.len()
+        self.order.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_seq.is_empty()
+        self.order.is_empty()
     }
 
     pub fn points(&self) -> usize {
         self.points
     }
 
+    fn slot(&self, slot: u32) -> Option<&Member> {
+        self.slots
+            .get(usize::try_from(slot).ok()?)
+            .and_then(Option::as_ref)
+    }
+
     pub fn get(&self, name: &[u8]) -> Option<&Member> {
-        self.names.get(name).and_then(|s| self.by_seq.get(s))
+        self.names.get(name).and_then(|s| self.slot(*s))
     }
 
     pub fn by_seq(&self, seq: u64) -> Option<&Member> {
-        self.by_seq.get(&seq)
+        self.order.get(&seq).and_then(|s| self.slot(*s))
     }
 
     /// Members in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Member)> {
-        self.by_seq.iter().map(|(s, m)| (*s, m))
+        self.order
+            .iter()
+            .filter_map(|(q, s)| self.slot(*s).map(|m| (*q, m)))
     }
 
     /// Members in bytewise name order.
     pub fn iter_by_name(&self) -> impl Iterator<Item = &Member> {
-        self.names.values().filter_map(|s| self.by_seq.get(s))
+        self.names.values().filter_map(|s| self.slot(*s))
     }
 
-    /// Adds or replaces `name` (a replaced member moves to the end of the insertion order).
-    pub fn insert(&mut self, name: &[u8], shape: Shape) {
+    /// Puts a member in a free slot (or a new one); `None` past 2^32 slots.
+    fn place(&mut self, m: Member) -> Option<u32> {
+        if let Some(s) = self.free.pop() {
+            if let Some(cell) = self.slots.get_mut(usize::try_from(s).ok()?) {
+                *cell = Some(m);
+                return Some(s);
+            }
+            return None;
+        }
+        let s = u32::try_from(self.slots.len()).ok()?;
+        self.slots.push(Some(m));
+        Some(s)
+    }
+
+    /// Adds or replaces `name` (a replaced member moves to the end of the insertion order). False
+    /// (nothing changed but a removed old member) only past 2^32 members.
+    pub fn insert(&mut self, name: &[u8], shape: Shape) -> bool {
         self.remove(name);
         let seq = self.next_seq;
-        self.next_seq = self.next_seq.saturating_add(1);
-        self.index.insert(entry(&shape.rect, seq));
-        self.points = self.points.saturating_add(shape.points);
-        self.names.insert(name.into(), seq);
-        self.by_seq.insert(
+        let rect = shape.rect;
+        let points = shape.points;
+        let Some(slot) = self.place(Member {
+            name: name.into(),
             seq,
-            Member {
-                name: name.into(),
-                shape,
-            },
-        );
+            shape,
+        }) else {
+            return false;
+        };
+        self.next_seq = self.next_seq.saturating_add(1);
+        self.index.insert(entry(&rect, slot));
+        self.points = self.points.saturating_add(points);
+        self.names.insert(name.into(), slot);
+        self.order.insert(seq, slot);
+        true
     }
 
     /// Removes `name`; true if it was there.
     pub fn remove(&mut self, name: &[u8]) -> bool {
-        let Some(seq) = self.names.remove(name) else {
+        let Some(slot) = self.names.remove(name) else {
             return false;
         };
-        if let Some(m) = self.by_seq.remove(&seq) {
-            self.index.remove(&entry(&m.shape.rect, seq));
+        let taken = usize::try_from(slot)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(Option::take);
+        if let Some(m) = taken {
+            self.order.remove(&m.seq);
+            self.index.remove(&entry(&m.shape.rect, slot));
             self.points = self.points.saturating_sub(m.shape.points);
+            self.free.push(slot);
         }
         true
     }
@@ -129,61 +171,76 @@ impl GisArea {
     pub fn from_members(members: Vec<(Box<[u8]>, Shape)>) -> Self {
         let mut a = GisArea::new();
         for (name, shape) in members {
-            if let Some(old) = a.names.remove(&name) {
-                if let Some(m) = a.by_seq.remove(&old) {
+            if let Some(old) = a.names.get(&name).copied() {
+                let taken = usize::try_from(old)
+                    .ok()
+                    .and_then(|i| a.slots.get_mut(i))
+                    .and_then(Option::take);
+                if let Some(m) = taken {
+                    a.order.remove(&m.seq);
                     a.points = a.points.saturating_sub(m.shape.points);
+                    a.free.push(old);
                 }
             }
             let seq = a.next_seq;
+            let points = shape.points;
+            let Some(slot) = a.place(Member {
+                name: name.clone(),
+                seq,
+                shape,
+            }) else {
+                break;
+            };
             a.next_seq = a.next_seq.saturating_add(1);
-            a.points = a.points.saturating_add(shape.points);
-            a.names.insert(name.clone(), seq);
-            a.by_seq.insert(seq, Member { name, shape });
+            a.points = a.points.saturating_add(points);
+            a.names.insert(name, slot);
+            a.order.insert(seq, slot);
         }
         let entries = a
-            .by_seq
-            .iter()
-            .map(|(s, m)| entry(&m.shape.rect, *s))
+            .order
+            .values()
+            .filter_map(|s| a.slot(*s).map(|m| entry(&m.shape.rect, *s)))
             .collect();
         a.index = RTree::bulk_load(entries);
         a
     }
 
-    /// Insertion numbers of the members matching `q`, ascending.
-    pub fn query(&self, q: &Query) -> Vec<u64> {
-        let mut out: Vec<u64> = match q {
+    /// The members matching `q`, in insertion order.
+    pub fn query_members(&self, q: &Query) -> Vec<&Member> {
+        let mut out: Vec<&Member> = match q {
             Query::Contains(g, r) => {
                 let env = aabb(r);
                 self.index
                     .locate_in_envelope_intersecting(&env)
                     .filter(|e| e.geom().envelope().contains_envelope(&env))
-                    .filter(|e| self.test(e.data, |m| geom::covers(m, g)))
-                    .map(|e| e.data)
+                    .filter_map(|e| self.slot(e.data))
+                    .filter(|m| geom::covers(&m.shape.geom, g))
                     .collect()
             }
             Query::Within(g, r) => self
                 .index
                 .locate_in_envelope(&aabb(r))
-                .filter(|e| self.test(e.data, |m| geom::covers(g, m)))
-                .map(|e| e.data)
+                .filter_map(|e| self.slot(e.data))
+                .filter(|m| geom::covers(g, &m.shape.geom))
                 .collect(),
             Query::Intersects(g, r) => self
                 .index
                 .locate_in_envelope_intersecting(&aabb(r))
-                .filter(|e| self.test(e.data, |m| geom::intersects(m, g)))
-                .map(|e| e.data)
+                .filter_map(|e| self.slot(e.data))
+                .filter(|m| geom::intersects(&m.shape.geom, g))
                 .collect(),
             Query::Radius { lon, lat, meters } => self.radius(*lon, *lat, *meters),
         };
-        out.sort_unstable();
+        out.sort_unstable_by_key(|m| m.seq);
         out
     }
 
-    fn test(&self, seq: u64, f: impl Fn(&Geometry<f64>) -> bool) -> bool {
-        self.by_seq.get(&seq).is_some_and(|m| f(&m.shape.geom))
+    /// Insertion numbers of the members matching `q`, ascending.
+    pub fn query(&self, q: &Query) -> Vec<u64> {
+        self.query_members(q).iter().map(|m| m.seq).collect()
     }
 
-    fn radius(&self, lon: f64, lat: f64, meters: f64) -> Vec<u64> {
+    fn radius(&self, lon: f64, lat: f64, meters: f64) -> Vec<&Member> {
         let all = meters >= std::f64::consts::PI * geom::EARTH_RADIUS;
         let (lo, hi) = geom::radius_envelope(lon, lat, meters);
         let env = AABB::from_corners(lo, hi);
@@ -194,7 +251,7 @@ impl GisArea {
         } else {
             Some(Geometry::Polygon(geom::search_polygon(lon, lat, meters)))
         };
-        let hit = |m: &Member| -> bool {
+        let hit = |m: &&Member| -> bool {
             if let Some((x, y)) = m.shape.as_point() {
                 return geom::distance(lon, lat, x, y) <= meters;
             }
@@ -205,14 +262,13 @@ impl GisArea {
         };
         self.index
             .locate_in_envelope_intersecting(&env)
-            .filter(|e| self.by_seq.get(&e.data).is_some_and(hit))
-            .map(|e| e.data)
+            .filter_map(|e| self.slot(e.data))
+            .filter(hit)
             .collect()
     }
 
-    /// Names of the members of `points` covered by some single member of `self`, in `points`'
-    /// insertion order.
-    pub fn within_any(&self, points: &GisArea) -> Vec<u64> {
+    /// The members of `points` covered by some single member of `self`, in `points`' insertion order.
+    pub fn within_any_members<'p>(&self, points: &'p GisArea) -> Vec<&'p Member> {
         points
             .iter()
             .filter(|(_, p)| {
@@ -220,27 +276,47 @@ impl GisArea {
                 self.index
                     .locate_in_envelope_intersecting(&env)
                     .filter(|e| e.geom().envelope().contains_envelope(&env))
-                    .any(|e| self.test(e.data, |z| geom::covers(z, &p.shape.geom)))
+                    .filter_map(|e| self.slot(e.data))
+                    .any(|z| geom::covers(&z.shape.geom, &p.shape.geom))
             })
-            .map(|(s, _)| s)
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    /// Insertion numbers (in `points`) of [`GisArea::within_any_members`].
+    pub fn within_any(&self, points: &GisArea) -> Vec<u64> {
+        self.within_any_members(points)
+            .iter()
+            .map(|m| m.seq)
             .collect()
     }
 
     /// Checks the internal invariants (tests).
     pub fn check(&self) -> Result<(), String> {
-        if self.names.len() != self.by_seq.len() || self.index.size() != self.by_seq.len() {
+        let live = self.slots.iter().filter(|s| s.is_some()).count();
+        if self.names.len() != self.order.len()
+            || self.index.size() != self.order.len()
+            || live != self.order.len()
+            || live + self.free.len() != self.slots.len()
+        {
             return Err("sizes differ".into());
         }
         for (n, s) in &self.names {
-            let m = self.by_seq.get(s).ok_or("dangling name")?;
+            let m = self.slot(*s).ok_or("dangling name")?;
             if &m.name != n {
                 return Err("name mismatch".into());
             }
-            if *s >= self.next_seq {
-                return Err("seq past next_seq".into());
+            if m.seq >= self.next_seq || self.order.get(&m.seq) != Some(s) {
+                return Err("seq mismatch".into());
             }
         }
-        let pts: usize = self.by_seq.values().map(|m| m.shape.points).sum();
+        for e in self.index.iter() {
+            let m = self.slot(e.data).ok_or("dangling tree entry")?;
+            if *e != entry(&m.shape.rect, e.data) {
+                return Err("tree rectangle mismatch".into());
+            }
+        }
+        let pts: usize = self.iter().map(|(_, m)| m.shape.points).sum();
         if pts != self.points {
             return Err("point count".into());
         }

@@ -123,7 +123,7 @@ proptest! {
         let mut a = GisArea::new();
         for op in &ops {
             match op {
-                Op::Add(n, r) => a.insert(&name(*n), geom::build(r).unwrap()),
+                Op::Add(n, r) => { prop_assert!(a.insert(&name(*n), geom::build(r).unwrap())); }
                 Op::Del(n) => { a.remove(&name(*n)); }
             }
             prop_assert!(a.check().is_ok());

@@ -14,6 +14,7 @@ use crate::area::{GisArea, Member, Query};
 use crate::geom::{self, GeomError, Raw, Shape};
 
 const INTERNAL: CmdError = CmdError::Static(c"ERR internal error");
+const TOO_MANY: CmdError = CmdError::Static(c"ERR too many members");
 const COUNT_NEED: CmdError = CmdError::Static(c"ERR count need number");
 const COUNT_NUM: CmdError = CmdError::Static(c"ERR count must be number");
 const COUNT_POS: CmdError = CmdError::Static(c"ERR count must be > 0");
@@ -76,7 +77,9 @@ fn store(ctx: &Ctx, args: &Args, members: Vec<(Box<[u8]>, Shape)>) -> CmdResult 
     match key.value_mut::<GisArea>()? {
         Some(a) => guarded(|| {
             for (n, s) in members {
-                a.insert(&n, s);
+                if !a.insert(&n, s) {
+                    return Err(TOO_MANY);
+                }
             }
             Ok(())
         }),
@@ -84,7 +87,9 @@ fn store(ctx: &Ctx, args: &Args, members: Vec<(Box<[u8]>, Shape)>) -> CmdResult 
             let a = guarded(|| {
                 let mut a = GisArea::new();
                 for (n, s) in members {
-                    a.insert(&n, s);
+                    if !a.insert(&n, s) {
+                        return Err(TOO_MANY);
+                    }
                 }
                 Ok(a)
             })?;
@@ -408,14 +413,7 @@ fn parse_opts<'a>(
 
 /// Replies with the matches `seqs` (ascending insertion numbers) per the options; distances from
 /// `center` in units of `unit` metres.
-fn reply_matches(
-    ctx: &Ctx,
-    area: &GisArea,
-    mut seqs: Vec<u64>,
-    o: &Opts,
-    center: (f64, f64),
-    unit: f64,
-) {
+fn reply_matches(ctx: &Ctx, mut seqs: Vec<&Member>, o: &Opts, center: (f64, f64), unit: f64) {
     if let Some(l) = o.limit {
         seqs.truncate(l);
     }
@@ -425,8 +423,7 @@ fn reply_matches(
         (None, None) => None,
     };
     let mut rows: Vec<(&Member, f64)> = seqs
-        .iter()
-        .filter_map(|s| area.by_seq(*s))
+        .into_iter()
         .map(|m| {
             let d = if o.with_dist || order.is_some() {
                 let (x, y) = m.shape.center();
@@ -467,9 +464,9 @@ enum Pred {
     Intersects,
 }
 
-fn run_query(area: &GisArea, pred: Pred, g: &Shape) -> CmdResult<Vec<u64>> {
+fn run_query<'a>(area: &'a GisArea, pred: Pred, g: &Shape) -> CmdResult<Vec<&'a Member>> {
     guarded(|| {
-        Ok(area.query(&match pred {
+        Ok(area.query_members(&match pred {
             Pred::Contains => Query::Contains(&g.geom, &g.rect),
             Pred::Within => Query::Within(&g.geom, &g.rect),
             Pred::Intersects => Query::Intersects(&g.geom, &g.rect),
@@ -487,7 +484,7 @@ fn predicate_cmd(ctx: &Ctx, args: Args, pred: Pred) -> CmdResult {
         return Ok(());
     };
     let seqs = run_query(area, pred, &g)?;
-    reply_matches(ctx, area, seqs, &o, (0.0, 0.0), 1.0);
+    reply_matches(ctx, seqs, &o, (0.0, 0.0), 1.0);
     Ok(())
 }
 
@@ -539,7 +536,7 @@ pub fn gis_search(ctx: &Ctx, args: Args) -> CmdResult {
                 lat: *lat,
                 meters: *meters,
             };
-            (guarded(|| Ok(area.query(&q)))?, (*lon, *lat), *unit)
+            (guarded(|| Ok(area.query_members(&q)))?, (*lon, *lat), *unit)
         }
         (ShapeArg::Member { name, meters, unit }, None) => {
             let m = area.get(name).ok_or(NO_MEMBER)?;
@@ -549,19 +546,19 @@ pub fn gis_search(ctx: &Ctx, args: Args) -> CmdResult {
                 lat,
                 meters: *meters,
             };
-            (guarded(|| Ok(area.query(&q)))?, (lon, lat), *unit)
+            (guarded(|| Ok(area.query_members(&q)))?, (lon, lat), *unit)
         }
         (ShapeArg::Geom(_), None) => return Err(INTERNAL),
     };
-    reply_matches(ctx, area, seqs, &o, center, unit);
+    reply_matches(ctx, seqs, &o, center, unit);
     Ok(())
 }
 
 // ---- GISCONTAINS / GISINTERSECTS / GISWITHIN ----------------------------------------------------------
 
-fn reply_names(ctx: &Ctx, area: &GisArea, seqs: &[u64]) {
-    ctx.reply_array(seqs.len());
-    for m in seqs.iter().filter_map(|s| area.by_seq(*s)) {
+fn reply_names(ctx: &Ctx, members: &[&Member]) {
+    ctx.reply_array(members.len());
+    for m in members {
         ctx.reply_bulk(&m.name);
     }
 }
@@ -573,8 +570,8 @@ fn names_cmd(ctx: &Ctx, args: Args, pred: Pred) -> CmdResult {
         ctx.reply_array(0);
         return Ok(());
     };
-    let seqs = run_query(area, pred, &g)?;
-    reply_names(ctx, area, &seqs);
+    let found = run_query(area, pred, &g)?;
+    reply_names(ctx, &found);
     Ok(())
 }
 
@@ -595,7 +592,7 @@ pub fn giswithin(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_array(0);
         return Ok(());
     };
-    let seqs = guarded(|| Ok(zones.within_any(points)))?;
-    reply_names(ctx, points, &seqs);
+    let found = guarded(|| Ok(zones.within_any_members(points)))?;
+    reply_names(ctx, &found);
     Ok(())
 }
