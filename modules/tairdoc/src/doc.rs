@@ -945,6 +945,20 @@ mod tests {
         ] {
             check(t.as_bytes());
         }
+        for t in [
+            &b"\"\xff\""[..],
+            b"\"ab\xc3\"",
+            b"[\"\xe2\x82\"]",
+            b"\"\\n\xff\"",
+            b"\"\xed\xa0\x80\"",
+            b"[1,\xc3\xa9]",
+            b"{\"\xc3\xa9t\xc3\xa9 long enough for a word\xf0\x9f\x98\x80\":1}",
+        ] {
+            check(t);
+        }
+        assert!(check(
+            b"{\"\xc3\xa9t\xc3\xa9 long enough\":\"\\n\xc3\xa9\"}"
+        ));
         let mut r = Rng(0xDEAD_BEEF);
         let mut accepted = 0;
         for _ in 0..3000 {

@@ -27,6 +27,21 @@ struct P<'a> {
     tmp: Vec<u8>,
 }
 
+/// Bytes that end a plain run in a string: `"`, `\\`, control bytes. (Built at compile time: an
+/// out-of-range index there would fail the build, not panic.)
+#[allow(clippy::indexing_slicing)]
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
@@ -76,33 +91,41 @@ impl P<'_> {
         self.b.get(self.i).copied()
     }
 
-    /// A string whose opening quote is at `i`: its decoded bytes go to `out` with a length prefix (the
+    /// A string whose opening quote is at `i`: its decoded bytes go to `out` with a length prefix, and their length (the
     /// caller writes the tag byte of a string value; a member name has none).
-    fn string(&mut self) -> Option<()> {
+    fn string(&mut self) -> Option<usize> {
         self.i += 1;
         let start = self.i;
         // the plain run up to the first quote, backslash or control byte
         let mut j = start;
+        // the OR of the bytes scanned: a high bit means non-ASCII, validated as UTF-8 below (the text is
+        // not validated as a whole: outside strings a non-ASCII byte is a syntax error anyway)
+        let mut any = 0u64;
         while let Some(w) = self.b.get(j..j + 8) {
             let w = u64::from_le_bytes(w.try_into().ok()?);
             if special(w) {
                 break;
             }
+            any |= w;
             j += 8;
         }
         while let Some(&c) = self.b.get(j) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
+            if STOP.get(usize::from(c)).copied().unwrap_or(true) {
                 break;
             }
+            any |= u64::from(c);
             j += 1;
         }
         match self.b.get(j) {
             Some(b'"') => {
                 let s = self.b.get(start..j)?;
+                if any & HI != 0 {
+                    std::str::from_utf8(s).ok()?;
+                }
                 put_len(self.out, s.len())?;
                 self.out.extend_from_slice(s);
                 self.i = j + 1;
-                Some(())
+                Some(s.len())
             }
             Some(b'\\') => {
                 self.tmp.clear();
@@ -158,9 +181,10 @@ impl P<'_> {
                         c => self.tmp.push(c),
                     }
                 }
+                std::str::from_utf8(&self.tmp).ok()?;
                 put_len(self.out, self.tmp.len())?;
                 self.out.extend_from_slice(&self.tmp);
-                Some(())
+                Some(self.tmp.len())
             }
             _ => None,
         }
@@ -255,18 +279,9 @@ impl P<'_> {
             return None;
         }
         let at = self.out.len();
-        self.string()?;
-        let (n, h) = match *self.out.get(at)? {
-            255 => (
-                usize::try_from(u32::from_le_bytes(
-                    self.out.get(at + 1..at + 5)?.try_into().ok()?,
-                ))
-                .ok()?,
-                5,
-            ),
-            n => (usize::from(n), 1),
-        };
-        let name = self.out.get(at + h..at + h + n)?;
+        let n = self.string()?;
+        let e = self.out.len();
+        let name = self.out.get(e - n..e)?;
         let bit = 1u64
             << ((n as u64)
                 .wrapping_mul(31)
@@ -290,7 +305,6 @@ impl P<'_> {
 
 /// Parses `text` into `out` (appended); the depth, or None to let serde_json decide.
 pub fn parse(text: &[u8], out: &mut Vec<u8>) -> Option<usize> {
-    std::str::from_utf8(text).ok()?;
     let mut p = P {
         b: text,
         i: 0,
