@@ -3,7 +3,6 @@
 //! changes; geometry work runs under `catch_unwind` and a panic replies `ERR internal error`.
 
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use tair_common::args::{eq_ic, parse_f64, parse_i64};
 use tair_common::error::{CmdError, CmdResult, SYNTAX};
@@ -48,7 +47,7 @@ pub fn geom_err(e: GeomError) -> CmdError {
 
 /// Runs geometry work; a panic inside geo/wkt/geojson/rstar becomes `ERR internal error`.
 fn guarded<R>(f: impl FnOnce() -> CmdResult<R>) -> CmdResult<R> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(INTERNAL))
+    tair_common::guard::catch(f).unwrap_or(Err(INTERNAL))
 }
 
 fn shape(b: &[u8]) -> CmdResult<Shape> {
