@@ -60,29 +60,17 @@ static COMMANDS: [CommandDef; 18] = table! {
     "exjsonarrtrim" => commands::arrtrim, "write", 5, RW;
 };
 
-static JSON_COMMANDS: [CommandDef; 17] = table! {
-    "json.set" => commands::set, "write deny-oom", -4, RW;
-    "json.get" => commands::get, "readonly", -2, RO;
-    "json.mget" => commands::mget, "readonly", -3, MGET_KEYS;
-    "json.del" => commands::del, "write", -2, RW;
-    "json.forget" => commands::del, "write", -2, RW;
-    "json.type" => commands::type_, "readonly", -2, RO;
-    "json.numincrby" => commands::numincrby, "write deny-oom", -3, RW;
-    "json.incrby" => commands::incrby, "write deny-oom", -3, RW;
-    "json.incrbyfloat" => commands::incrbyfloat, "write deny-oom", -3, RW;
-    "json.strappend" => commands::strappend, "write deny-oom", -3, RW;
-    "json.strlen" => commands::strlen, "readonly", -2, RO;
-    "json.arrappend" => commands::arrappend, "write deny-oom", -4, RW;
-    "json.arrpush" => commands::arrappend, "write deny-oom", -4, RW;
-    "json.arrpop" => commands::arrpop, "write", -3, RW;
-    "json.arrinsert" => commands::arrinsert, "write deny-oom", -5, RW;
-    "json.arrlen" => commands::arrlen, "readonly", -2, RO;
-    "json.arrtrim" => commands::arrtrim, "write", 5, RW;
-};
-
 fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
     if load_args.tair_compat() {
-        tair_common::command::register(ctx.as_ptr(), &JSON_COMMANDS, &[])?;
+        // exjsonset -> json.set, and so on for every row but the EXJSONARRAYAPPEND alias.
+        tair_common::command::register_aliases(
+            ctx.as_ptr(),
+            &COMMANDS,
+            &[],
+            "exjson",
+            "json.",
+            &["exjsonarrayappend"],
+        )?;
     }
     Ok(())
 }
