@@ -43,6 +43,7 @@ pub mod clock_shift;
 pub mod cluster;
 pub mod container;
 pub mod dump;
+pub mod faults;
 pub mod pool;
 pub mod server;
 pub mod transcript;
