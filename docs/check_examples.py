@@ -16,7 +16,7 @@ Two kinds of examples are checked:
 Every block starts from an empty database (FLUSHALL before it).  Python blocks of one page share
 their variables, so the page's first block may create the client ``t`` that later ones use.
 
-The checker starts its own valkey-server with all six modules loaded with ``tair-compat yes``
+The checker starts its own valkey-server (``$VALKEY_SERVER`` if set) with all six modules loaded with ``tair-compat yes``
 (so the BF.* and JSON.* names exist) from ``target/release`` (``--modules DIR``) on a private port
 (``--port``, default 7601), unless ``--external`` says a server with the modules already listens
 there.  ``--update`` rewrites the pages with the replies the server gave (review the diff!).
@@ -50,7 +50,7 @@ class Server:
             return
         self.dir = tempfile.mkdtemp(prefix="tair-docs-")
         args = [
-            "valkey-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            os.environ.get("VALKEY_SERVER", "valkey-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", self.dir, "--logfile", os.path.join(self.dir, "log"),
             "--enable-debug-command", "yes",
         ]
@@ -247,6 +247,10 @@ def main():
     ap.add_argument("--external", action="store_true", help="use a server already on --port")
     ap.add_argument("--update", action="store_true", help="write the server's replies into the pages")
     a = ap.parse_args()
+    try:
+        import tair  # noqa: F401  (the Python snippets need it)
+    except ImportError:
+        sys.exit("the Python examples need the tair client: pip install tair")
     pages = a.pages or sorted(
         os.path.join(HERE, p) for p in os.listdir(HERE) if p.endswith(".md") and p != "README.md"
     )
