@@ -707,6 +707,7 @@ impl WriteKey {
             drop(unsafe { Box::from_raw(p) });
             return Err(COULD_NOT_STORE);
         }
+        crate::value::count_live(1);
         // SAFETY: `p` now lives in the key space for at least the rest of this call, borrowed
         // exclusively through `&mut self`.
         unsafe { p.as_mut() }.ok_or(crate::error::INTERNAL)

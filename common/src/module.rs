@@ -27,8 +27,9 @@ pub struct ModuleDef {
     pub init: Option<InitFn>,
     /// Configs `<module>.<name>` (CONFIG GET/SET/REWRITE), registered before `init` runs.
     pub configs: &'static [ConfigDef],
-    /// Fields of the module's INFO section (`INFO <module>`, and in `INFO modules`... as the server
-    /// lists module sections).
+    /// Fields of the module's INFO section (`INFO <module>`; the server prefixes each name with the
+    /// module's). Every module's section also has `keys` (its values alive) and `memory` (bytes its
+    /// code holds), added by common.
     pub info: &'static [InfoField],
     /// COMMAND DOCS of the commands, matched to the command table by name.
     pub docs: &'static [CommandDoc],
@@ -78,6 +79,12 @@ pub enum ConfigValue {
         max: i64,
         get: fn() -> i64,
         set: fn(i64) -> Result<(), String>,
+    },
+    /// A string (also for values with their own syntax, such as a float): `set` parses and refuses.
+    Text {
+        default: &'static str,
+        get: fn() -> String,
+        set: fn(&str) -> Result<(), String>,
     },
 }
 
@@ -148,6 +155,53 @@ unsafe extern "C" fn set_number(
     }
 }
 
+/// The strings `get_text` handed out, one per config: the server borrows each until the next call.
+static TEXTS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn get_text(
+    _name: *const c_char,
+    privdata: *mut c_void,
+) -> *mut raw::RedisModuleString {
+    let text = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Text { get, .. }) => get(),
+        _ => String::new(),
+    })
+    .unwrap_or_default();
+    // SAFETY: a NULL-ctx string, owned here until this config's next call frees it.
+    let s = unsafe {
+        api!(RedisModule_CreateString)(std::ptr::null_mut(), text.as_ptr().cast(), text.len())
+    };
+    let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    let key = privdata as usize;
+    match texts.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => {
+            let old = std::mem::replace(&mut slot.1, s as usize);
+            // SAFETY: the string this config handed out before; the server no longer uses it.
+            unsafe { api!(RedisModule_FreeString)(std::ptr::null_mut(), old as *mut _) };
+        }
+        None => texts.push((key, s as usize)),
+    }
+    s
+}
+
+unsafe extern "C" fn set_text(
+    _name: *const c_char,
+    val: *mut raw::RedisModuleString,
+    privdata: *mut c_void,
+    err: *mut *mut raw::RedisModuleString,
+) -> c_int {
+    let text = String::from_utf8_lossy(crate::string::str_bytes(val)).into_owned();
+    let r = crate::guard::catch(|| match config_of(privdata).map(|c| &c.value) {
+        Some(ConfigValue::Text { set, .. }) => set(&text),
+        _ => Err("not a string config".into()),
+    });
+    match r {
+        Some(Ok(())) => raw::REDISMODULE_OK as c_int,
+        Some(Err(e)) => config_err(err, &e),
+        None => config_err(err, "internal error"),
+    }
+}
+
 fn register_configs(
     ctx: *mut raw::RedisModuleCtx,
     configs: &'static [ConfigDef],
@@ -156,10 +210,11 @@ fn register_configs(
         return Ok(());
     }
     // SAFETY: plain reads of function pointers (module configs exist from Redis 7.0).
-    let (Some(reg_bool), Some(reg_num), Some(load)) = (unsafe {
+    let (Some(reg_bool), Some(reg_num), Some(reg_str), Some(load)) = (unsafe {
         (
             raw::RedisModule_RegisterBoolConfig,
             raw::RedisModule_RegisterNumericConfig,
+            raw::RedisModule_RegisterStringConfig,
             raw::RedisModule_LoadConfigs,
         )
     }) else {
@@ -202,6 +257,20 @@ fn register_configs(
                     None,
                     private,
                 ),
+                ConfigValue::Text { default, .. } => {
+                    let default = CString::new(default)
+                        .map_err(|_| format!("bad default of config {}", c.name))?;
+                    reg_str(
+                        ctx,
+                        name.as_ptr(),
+                        default.as_ptr(),
+                        flags as u32,
+                        Some(get_text),
+                        Some(set_text),
+                        None,
+                        private,
+                    )
+                }
             }
         };
         if rc != raw::REDISMODULE_OK as c_int {
@@ -254,6 +323,12 @@ unsafe extern "C" fn info_cb(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_repor
         };
         // SAFETY: valid info ctx; an empty section name is the module's default section.
         unsafe { section(ctx, c"".as_ptr()) };
+        // Every module: its values alive and the bytes its code holds.
+        // SAFETY: valid info ctx; NUL-terminated names.
+        unsafe {
+            uint(ctx, c"keys".as_ptr(), crate::value::live_values());
+            uint(ctx, c"memory".as_ptr(), crate::alloc::held_bytes());
+        }
         for f in def.info {
             let Ok(name) = CString::new(f.name) else {
                 continue;
@@ -275,9 +350,6 @@ unsafe extern "C" fn info_cb(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_repor
 }
 
 fn register_info(ctx: *mut raw::RedisModuleCtx, def: &'static ModuleDef) -> Result<(), String> {
-    if def.info.is_empty() {
-        return Ok(());
-    }
     LOADED.store((def as *const ModuleDef).cast_mut(), Ordering::Relaxed);
     // SAFETY: plain read of a function pointer.
     let Some(reg) = (unsafe { raw::RedisModule_RegisterInfoFunc }) else {

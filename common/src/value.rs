@@ -2,7 +2,7 @@
 //! calls (rdb_load/save, aof_rewrite, mem_usage, digest, free, copy, free_effort), generated once here.
 
 use std::ffi::{c_int, c_void, CString};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 
 use crate::api;
 use crate::ffi::raw;
@@ -62,6 +62,21 @@ pub trait ModuleValue: Sized + 'static {
     fn unlink(&self, _key: &[u8]) {}
 }
 
+/// Values of this module's types alive in the server (key space, and datasets being loaded): each
+/// module library has its own copy. INFO shows it as `<module>_keys`.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+/// Counts a value handed to the server (+1) or freed by it (-1).
+#[inline]
+pub(crate) fn count_live(delta: i64) {
+    LIVE.fetch_add(delta, Ordering::Relaxed);
+}
+
+/// Values of this module's types alive now.
+pub fn live_values() -> u64 {
+    u64::try_from(LIVE.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
 unsafe extern "C" fn cb_rdb_load<T: ModuleValue>(
     rdb: *mut raw::RedisModuleIO,
     encver: c_int,
@@ -74,7 +89,10 @@ unsafe extern "C" fn cb_rdb_load<T: ModuleValue>(
         T::rdb_load(&mut reader, encver)
     });
     match r {
-        Some(Ok(v)) => Box::into_raw(Box::new(v)).cast(),
+        Some(Ok(v)) => {
+            count_live(1);
+            Box::into_raw(Box::new(v)).cast()
+        }
         Some(Err(e)) => {
             log::warning(&format!("{}: rdb load failed: {e}", T::NAME));
             std::ptr::null_mut()
@@ -136,6 +154,7 @@ unsafe extern "C" fn cb_free<T: ModuleValue>(value: *mut c_void) {
     // SAFETY: created by Box::into_raw of a T; the server frees each value exactly once. May run on a
     // background thread (lazy free): dropping touches only memory the value owns.
     let b = unsafe { Box::from_raw(value.cast::<T>()) };
+    count_live(-1);
     let _ = catch(move || drop(b));
 }
 
@@ -147,7 +166,10 @@ unsafe extern "C" fn cb_copy<T: ModuleValue>(
     // SAFETY: value of our type.
     match unsafe { value.cast::<T>().as_ref() } {
         Some(v) => match catch(|| v.copy_value()).flatten() {
-            Some(c) => Box::into_raw(Box::new(c)).cast(),
+            Some(c) => {
+                count_live(1);
+                Box::into_raw(Box::new(c)).cast()
+            }
             None => std::ptr::null_mut(),
         },
         None => std::ptr::null_mut(),
