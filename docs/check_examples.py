@@ -13,6 +13,9 @@ Two kinds of examples are checked:
   (``# => ...  # varies`` compares the shape only, as above).  Other lines are executed as they are.
   ``port=6379`` is replaced by the checker's port.
 
+Besides, every command that a module registers (COMMAND DOCS names its module) must be named on
+that module's page.
+
 Every block starts from an empty database (FLUSHALL before it).  Python blocks of one page share
 their variables, so the page's first block may create the client ``t`` that later ones use.
 
@@ -239,6 +242,28 @@ def check_page(server, path, update):
     return counts, failures
 
 
+def undocumented(server, pages):
+    """Commands a loaded module registers that its page (docs/<module>.md) never names."""
+    import redis
+
+    r = redis.Redis(host="127.0.0.1", port=server.port)
+    r.response_callbacks.clear()
+    docs = r.execute_command("COMMAND", "DOCS")
+    r.close()
+    texts = {os.path.basename(p)[:-3]: open(p, encoding="utf-8").read() for p in pages}
+    missing, checked = [], 0
+    for name, doc in zip(docs[0::2], docs[1::2]):
+        fields = dict(zip(doc[0::2], doc[1::2]))
+        module = fields.get(b"module")
+        if module is None or module.decode() not in texts:
+            continue
+        checked += 1
+        word = re.escape(name.decode().upper())
+        if not re.search(r"(?<![A-Z0-9._])" + word + r"(?![A-Z0-9._])", texts[module.decode()]):
+            missing.append("docs/%s.md: command %s is not documented" % (module.decode(), name.decode().upper()))
+    return checked, sorted(missing)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pages", nargs="*", help="pages to check (default: docs/*.md)")
@@ -263,6 +288,10 @@ def main():
             print("%-28s %3d transcripts, %3d python blocks, %s" % (
                 os.path.relpath(page, ROOT), counts["cli"], counts["python"],
                 "ok" if not failures else "%d FAILED" % len(failures)))
+        checked, missing = undocumented(server, pages)
+        print("%d module commands named on their pages: %s" % (
+            checked, "ok" if not missing else "%d undocumented" % len(missing)))
+        total_failures += missing
     finally:
         server.stop()
     for f in total_failures:
