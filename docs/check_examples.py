@@ -7,7 +7,8 @@ Two kinds of examples are checked:
   Each command is sent with ``valkey-cli --no-raw`` (which prints replies as the interactive
   client does) and its output must equal the lines below the prompt line exactly.  A reply line
   that ends in ``# varies`` depends on the clock or on chance: only its shape is compared (numbers
-  and quoted strings may differ).
+  and quoted strings may differ).  A reply whose first line ends in ``# any order`` is unordered (the
+  fields of a hash): its elements are compared as a multiset.
 * Python snippets: a fenced ``python`` block, run with the ``tair`` client from PyPI.  A line
   ``<expression>  # => <repr>`` is evaluated and ``repr()`` of its value must equal ``<repr>``
   (``# => ...  # varies`` compares the shape only, as above).  Other lines are executed as they are.
@@ -20,9 +21,8 @@ Every block starts from an empty database (FLUSHALL before it).  Python blocks o
 their variables, so the page's first block may create the client ``t`` that later ones use.
 
 The checker starts its own valkey-server (``$VALKEY_SERVER`` if set) with all six modules loaded with ``tair-compat yes``
-(so the BF.* and JSON.* names exist) from ``target/release`` (``--modules DIR``) on a private port
-(``--port``, default 7601), unless ``--external`` says a server with the modules already listens
-there.  ``--update`` rewrites the pages with the replies the server gave (review the diff!).
+(so the BF.* and JSON.* names exist) from ``target/release`` (``--modules DIR``) on a free port (or ``--port``),
+unless ``--external`` says a server with the modules already listens on ``--port`` (default 7601).  ``--update`` rewrites the pages with the replies the server gave (review the diff!).
 
 Exit status: 0 when every example matched, 1 otherwise.  Needs: valkey-server, valkey-cli, and
 ``pip install tair`` for the Python snippets.
@@ -39,6 +39,7 @@ import time
 
 PROMPT = "127.0.0.1:6379> "
 VARIES = "# varies"
+ANY_ORDER = "# any order"
 MODULES = ["tairstring", "tairhash", "tairzset", "tairbloom", "tairdoc", "tairgis"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -106,6 +107,11 @@ def shape(text):
     return re.compile("^" + "".join(out) + "$")
 
 
+def unnumbered(line):
+    """An array element without valkey-cli's position prefix ("3) ")."""
+    return re.sub(r"^\s*\d+\)\s", "", line)
+
+
 def split_varies(line):
     if line.rstrip().endswith(VARIES):
         return line.rstrip()[: -len(VARIES)].rstrip(), True
@@ -156,15 +162,22 @@ def run_cli_block(server, lines, start, end, update, report):
             j += 1
         expected = lines[i + 1 : j]
         got = server.cli(cmd)
-        same = len(expected) == len(got) and all(line_matches(e, g) for e, g in zip(expected, got))
+        if expected and expected[0].rstrip().endswith(ANY_ORDER):
+            # an unordered reply (hash fields): compare the elements, not their positions
+            first = expected[0].rstrip()[: -len(ANY_ORDER)].rstrip()
+            same = sorted(map(unnumbered, [first] + expected[1:])) == sorted(map(unnumbered, got))
+        else:
+            same = len(expected) == len(got) and all(line_matches(e, g) for e, g in zip(expected, got))
         if not same:
             ok = False
             report("line %d: %s\n  expected: %r\n  got:      %r" % (i + 1, cmd, expected, got))
         new_body.append(line)
         if update and not same:
             marks = [split_varies(e)[1] for e in expected]
+            unordered = bool(expected) and expected[0].rstrip().endswith(ANY_ORDER)
             for k, g in enumerate(got):
-                new_body.append(g + ("  " + VARIES if k < len(marks) and marks[k] else ""))
+                mark = "  " + VARIES if k < len(marks) and marks[k] else ""
+                new_body.append(g + ("  " + ANY_ORDER if unordered and k == 0 else mark))
         else:
             new_body.extend(expected)
         i = j
@@ -264,10 +277,18 @@ def undocumented(server, pages):
     return checked, sorted(missing)
 
 
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pages", nargs="*", help="pages to check (default: docs/*.md)")
-    ap.add_argument("--port", type=int, default=7601)
+    ap.add_argument("--port", type=int, help="default: a free port (7601 with --external)")
     ap.add_argument("--modules", default=os.path.join(ROOT, "target", "release"))
     ap.add_argument("--external", action="store_true", help="use a server already on --port")
     ap.add_argument("--update", action="store_true", help="write the server's replies into the pages")
@@ -279,7 +300,8 @@ def main():
     pages = a.pages or sorted(
         os.path.join(HERE, p) for p in os.listdir(HERE) if p.endswith(".md") and p != "README.md"
     )
-    server = Server(a.port, a.modules, a.external)
+    port = a.port or (7601 if a.external else free_port())
+    server = Server(port, a.modules, a.external)
     total_failures = []
     try:
         for page in pages:
