@@ -97,7 +97,7 @@ impl TairHash {
             return Err(LoadError::NoFields);
         }
         input.read_bytes(usize::MAX)?;
-        let mut hash = TairHash::new();
+        let mut hash = TairHash::for_load(count);
         for _ in 0..count {
             let name = input.read_bytes(usize::MAX)?;
             let version = input.read_u64()?;

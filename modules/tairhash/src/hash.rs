@@ -11,6 +11,7 @@ use std::fmt;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::compact::{self, Compact, Entry, Thresholds};
 use crate::expire::FieldExpiry;
 use crate::field::{Expiry, FieldBox};
 use crate::number::{format_f64, parse_f64, parse_i64};
@@ -19,10 +20,6 @@ use crate::options::{
     SetOptions, SetOutcome, VersionRule, Written, MAX_VERSION,
 };
 use crate::table::FieldTable;
-
-fn is_live(f: &FieldBox, now: u64) -> bool {
-    f.expiry().is_none_or(|e| e.at > now)
-}
 
 /// The `VER`/`GT` check against a live field's version (an absent field is never stale). `GT` compares
 /// with the signed number EXHVER reports, so a version loaded from a C module's data above 2^63-1
@@ -58,60 +55,61 @@ fn resolve_expiry(change: ExpiryChange, current: Option<Expiry>, now: u64) -> Op
     }
 }
 
-/// A tairhash value. Never empty while stored under a key (the command layer deletes the key when
-/// [`is_empty`](Self::is_empty) becomes true).
-pub struct TairHash {
+/// A stored field of either encoding, expired or not.
+#[derive(Clone, Copy, Debug)]
+struct Stored<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    version: u64,
+    expiry: Option<Expiry>,
+}
+
+impl<'a> Stored<'a> {
+    fn of_box(f: &'a FieldBox) -> Self {
+        let (name, value) = f.name_value();
+        Stored {
+            name,
+            value,
+            version: f.version(),
+            expiry: f.expiry(),
+        }
+    }
+
+    fn of_entry(e: Entry<'a>) -> Self {
+        Stored {
+            name: e.name,
+            value: e.value,
+            version: e.version,
+            expiry: e.expiry,
+        }
+    }
+
+    fn is_live(&self, now: u64) -> bool {
+        self.expiry.is_none_or(|e| e.at > now)
+    }
+
+    fn view(self) -> FieldView<'a> {
+        FieldView {
+            name: self.name,
+            value: self.value,
+            version: self.version,
+            expiry: self.expiry.map(|e| e.at),
+        }
+    }
+}
+
+/// The big encoding: the chained field table and the key's expiry heap.
+struct Big {
     table: FieldTable,
     expiry: FieldExpiry,
 }
 
-// SAFETY: the hash uniquely owns every block its table and heap point to; the heap's raw pointers are
-// only dereferenced through `&self`/`&mut self` of this hash. Sending it (lazy free on a background
-// thread) or sharing `&TairHash` (read-only, no interior mutability) is as safe as for a Box tree.
-unsafe impl Send for TairHash {}
-// SAFETY: see above.
-unsafe impl Sync for TairHash {}
-
-impl Default for TairHash {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TairHash {
-    pub fn new() -> Self {
-        TairHash {
-            table: FieldTable::new(),
-            expiry: FieldExpiry::default(),
+impl Big {
+    fn with_capacity(fields: usize, expiring: usize) -> Self {
+        Big {
+            table: FieldTable::with_capacity(fields),
+            expiry: FieldExpiry::with_capacity(expiring),
         }
-    }
-
-    /// Fields stored, expired-but-not-removed included (plain EXHLEN). O(1).
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.table.len() == 0
-    }
-
-    /// Is `name` stored but expired at `now`? One lookup.
-    pub fn is_stored_expired(&self, name: &[u8], now: u64) -> bool {
-        self.table.get(name).is_some_and(|f| !is_live(f, now))
-    }
-
-    /// Fields stored with an expiry (T).
-    pub fn expiring_len(&self) -> usize {
-        self.expiry.len()
-    }
-
-    /// Live fields (EXHLEN NOEXP). O(1 + E), E = stored expired fields.
-    pub fn len_live(&self, now: u64) -> usize {
-        self.len().saturating_sub(self.expiry.count_due(now))
-    }
-
-    fn live(&self, name: &[u8], now: u64) -> Option<&FieldBox> {
-        self.table.get(name).filter(|f| is_live(f, now))
     }
 
     /// Writes `name` (creating it, or replacing a stored one, live or not): the value (`None` keeps
@@ -172,19 +170,19 @@ impl TairHash {
         true
     }
 
-    // ----- writes -----
-
-    /// EXHSET (and EXHSETNX as `IfAbsent` + `Bump` + `Clear`). O(1) am. + O(log T) if the expiry changes.
-    pub fn set(
+    /// EXHSET on the big encoding: one lookup; the stored field (live or not) is rewritten in place,
+    /// a missing one inserted.
+    fn set(
         &mut self,
         name: &[u8],
         value: &[u8],
         opts: SetOptions,
         now: u64,
     ) -> Result<SetOutcome, HashError> {
-        // One lookup: the stored field (live or not) is rewritten in place, a missing one inserted.
         let stored = self.table.get_mut(name);
-        let live = stored.as_deref().filter(|f| is_live(f, now));
+        let live = stored
+            .as_deref()
+            .filter(|f| f.expiry().is_none_or(|e| e.at > now));
         let created = live.is_none();
         match opts.condition {
             Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
@@ -206,6 +204,187 @@ impl TairHash {
             expiry: expiry.map(|e| e.at),
         }))
     }
+}
+
+enum Repr {
+    Compact(Compact),
+    Big(Box<Big>),
+}
+
+/// The stored fields of either encoding.
+enum FieldIter<'a> {
+    Compact(compact::Iter<'a>),
+    Big(crate::table::Iter<'a>),
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = Stored<'a>;
+
+    fn next(&mut self) -> Option<Stored<'a>> {
+        match self {
+            FieldIter::Compact(it) => it.next().map(Stored::of_entry),
+            FieldIter::Big(it) => it.next().map(Stored::of_box),
+        }
+    }
+}
+
+/// A tairhash value. Never empty while stored under a key (the command layer deletes the key when
+/// [`is_empty`](Self::is_empty) becomes true).
+///
+/// Two encodings, invisible in every reply and in persistence: a small value keeps its fields in one
+/// buffer (`compact`); the first write that leaves it with more than `compact-max-entries` fields or
+/// a name or value longer than `compact-max-value` bytes converts it once to the field table and the
+/// expiry heap (`Big`).
+pub struct TairHash {
+    repr: Repr,
+}
+
+// SAFETY: the hash uniquely owns every block its table and heap point to; the heap's raw pointers are
+// only dereferenced through `&self`/`&mut self` of this hash. Sending it (lazy free on a background
+// thread) or sharing `&TairHash` (read-only, no interior mutability) is as safe as for a Box tree.
+unsafe impl Send for TairHash {}
+// SAFETY: see above.
+unsafe impl Sync for TairHash {}
+
+impl Default for TairHash {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TairHash {
+    pub fn new() -> Self {
+        TairHash {
+            repr: Repr::Compact(Compact::default()),
+        }
+    }
+
+    /// Is the value in the compact encoding?
+    pub fn is_compact(&self) -> bool {
+        matches!(self.repr, Repr::Compact(_))
+    }
+
+    /// Fields stored, expired-but-not-removed included (plain EXHLEN). O(1).
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.len(),
+            Repr::Big(b) => b.table.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn stored(&self, name: &[u8]) -> Option<Stored<'_>> {
+        match &self.repr {
+            Repr::Compact(c) => c.get(name).map(Stored::of_entry),
+            Repr::Big(b) => b.table.get(name).map(Stored::of_box),
+        }
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        match &self.repr {
+            Repr::Compact(c) => FieldIter::Compact(c.iter()),
+            Repr::Big(b) => FieldIter::Big(b.table.iter()),
+        }
+    }
+
+    /// Is `name` stored but expired at `now`? One lookup.
+    pub fn is_stored_expired(&self, name: &[u8], now: u64) -> bool {
+        self.stored(name).is_some_and(|f| !f.is_live(now))
+    }
+
+    /// Fields stored with an expiry (T).
+    pub fn expiring_len(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.expiring_len(),
+            Repr::Big(b) => b.expiry.len(),
+        }
+    }
+
+    /// Live fields (EXHLEN NOEXP). O(1 + E), E = stored expired fields.
+    pub fn len_live(&self, now: u64) -> usize {
+        let due = match &self.repr {
+            Repr::Compact(c) => c.count_due(now),
+            Repr::Big(b) => b.expiry.count_due(now),
+        };
+        self.len().saturating_sub(due)
+    }
+
+    fn live(&self, name: &[u8], now: u64) -> Option<Stored<'_>> {
+        self.stored(name).filter(|f| f.is_live(now))
+    }
+
+    /// Writes `name` in either encoding (see [`Big::write`]).
+    fn write(&mut self, name: &[u8], value: Option<&[u8]>, version: u64, expiry: Option<Expiry>) {
+        match &mut self.repr {
+            Repr::Compact(c) => c.write(name, value, version, expiry),
+            Repr::Big(b) => b.write(name, value, version, expiry),
+        }
+    }
+
+    /// Unlinks and frees a stored field.
+    fn remove_stored(&mut self, name: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Compact(c) => c.remove(name),
+            Repr::Big(b) => b.remove_stored(name),
+        }
+    }
+
+    /// After a write whose longest name or value was `longest` bytes: converts a compact value that
+    /// passed a threshold to the big encoding (once; a big value stays big).
+    fn grow(&mut self, longest: usize) {
+        if let Repr::Compact(c) = &self.repr {
+            if longest > Thresholds::max_value() || c.len() > Thresholds::max_entries() {
+                self.convert();
+            }
+        }
+    }
+
+    /// Converts a compact value to the big encoding (fields, versions, expiries and due times kept).
+    fn convert(&mut self) {
+        let Repr::Compact(c) = &self.repr else { return };
+        let mut big = Big::with_capacity(c.len(), c.expiring_len());
+        for e in c.iter() {
+            big.insert_new(FieldBox::new(e.name, e.value, e.version, e.expiry));
+        }
+        self.repr = Repr::Big(Box::new(big));
+    }
+
+    // ----- writes -----
+
+    /// EXHSET (and EXHSETNX as `IfAbsent` + `Bump` + `Clear`). O(1) am. + O(log T) if the expiry changes.
+    pub fn set(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        opts: SetOptions,
+        now: u64,
+    ) -> Result<SetOutcome, HashError> {
+        if let Repr::Big(b) = &mut self.repr {
+            return b.set(name, value, opts, now);
+        }
+        let live = self.live(name, now);
+        let created = live.is_none();
+        match opts.condition {
+            Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
+            Condition::IfPresent if created => return Ok(SetOutcome::Skipped),
+            _ => {}
+        }
+        let current = live.map(|f| f.version);
+        let current_expiry = live.and_then(|f| f.expiry);
+        check_version(current, opts.version)?;
+        let version = next_version(current, opts.version)?;
+        let expiry = resolve_expiry(opts.expiry, current_expiry, now);
+        self.write(name, Some(value), version, expiry);
+        self.grow(name.len().max(value.len()));
+        Ok(SetOutcome::Written(Written {
+            created,
+            version,
+            expiry: expiry.map(|e| e.at),
+        }))
+    }
 
     /// Checks that `names` (applied left to right, each +1) overflow no version. O(M).
     fn check_bumps<'n, I>(&self, names: I, now: u64) -> Result<(), HashError>
@@ -215,7 +394,7 @@ impl TairHash {
         let m = names.clone().count() as u64;
         let near = |n: &[u8]| {
             self.live(n, now)
-                .is_some_and(|f| f.version() > MAX_VERSION.saturating_sub(m))
+                .is_some_and(|f| f.version > MAX_VERSION.saturating_sub(m))
         };
         if !names.clone().any(near) {
             return Ok(());
@@ -226,7 +405,7 @@ impl TairHash {
         }
         for (n, k) in counts {
             if let Some(f) = self.live(n, now) {
-                if f.version().checked_add(k).is_none_or(|v| v > MAX_VERSION) {
+                if f.version.checked_add(k).is_none_or(|v| v > MAX_VERSION) {
                     return Err(HashError::VersionOverflow);
                 }
             }
@@ -238,11 +417,14 @@ impl TairHash {
     /// (writing nothing) only on version overflow. O(M) am.
     pub fn mset(&mut self, pairs: &[(&[u8], &[u8])], now: u64) -> Result<(), HashError> {
         self.check_bumps(pairs.iter().map(|p| p.0), now)?;
+        let mut longest = 0;
         for &(name, value) in pairs {
             let live = self.live(name, now);
-            let version = live.map_or(1, |f| f.version().saturating_add(1).min(MAX_VERSION));
-            let expiry = live.and_then(FieldBox::expiry);
+            let version = live.map_or(1, |f| f.version.saturating_add(1).min(MAX_VERSION));
+            let expiry = live.and_then(|f| f.expiry);
             self.write(name, Some(value), version, expiry);
+            longest = longest.max(name.len()).max(value.len());
+            self.grow(longest);
         }
         Ok(())
     }
@@ -257,18 +439,21 @@ impl TairHash {
     ) -> Result<Vec<Written>, HashError> {
         for e in entries {
             check_version(
-                self.live(e.name, now).map(FieldBox::version),
+                self.live(e.name, now).map(|f| f.version),
                 VersionRule::Ver(e.version),
             )?;
         }
         self.check_bumps(entries.iter().map(|e| e.name), now)?;
         let mut out = Vec::with_capacity(entries.len());
+        let mut longest = 0;
         for e in entries {
             let live = self.live(e.name, now);
             let created = live.is_none();
-            let version = live.map_or(1, |f| f.version().saturating_add(1).min(MAX_VERSION));
+            let version = live.map_or(1, |f| f.version.saturating_add(1).min(MAX_VERSION));
             let expiry = e.expiry.map(|t| Expiry::written(t, now));
             self.write(e.name, Some(e.value), version, expiry);
+            longest = longest.max(e.name.len()).max(e.value.len());
+            self.grow(longest);
             out.push(Written {
                 created,
                 version,
@@ -287,7 +472,7 @@ impl TairHash {
         rule: VersionRule,
         now: u64,
     ) -> Result<Option<Written>, HashError> {
-        let Some(current) = self.live(name, now).map(FieldBox::version) else {
+        let Some(current) = self.live(name, now).map(|f| f.version) else {
             return Ok(None);
         };
         check_version(Some(current), rule)?;
@@ -305,8 +490,8 @@ impl TairHash {
     pub fn persist(&mut self, name: &[u8], now: u64) -> bool {
         let Some(version) = self
             .live(name, now)
-            .filter(|f| f.expiry().is_some())
-            .map(FieldBox::version)
+            .filter(|f| f.expiry.is_some())
+            .map(|f| f.version)
         else {
             return false;
         };
@@ -316,12 +501,25 @@ impl TairHash {
 
     /// EXHSETVER: true if a live field got the version (clamped to 1 ..= 2^63-1). O(1).
     pub fn set_version(&mut self, name: &[u8], version: u64, now: u64) -> bool {
-        match self.table.get_mut(name) {
-            Some(f) if is_live(f, now) => {
-                f.set_version(version.clamp(1, MAX_VERSION));
-                true
+        let version = version.clamp(1, MAX_VERSION);
+        match &mut self.repr {
+            Repr::Big(b) => match b.table.get_mut(name) {
+                Some(f) if f.expiry().is_none_or(|e| e.at > now) => {
+                    f.set_version(version);
+                    true
+                }
+                _ => false,
+            },
+            Repr::Compact(c) => {
+                if c.get(name)
+                    .is_some_and(|e| Stored::of_entry(e).is_live(now))
+                {
+                    c.set_version(name, version);
+                    true
+                } else {
+                    false
+                }
             }
-            _ => false,
         }
     }
 
@@ -337,10 +535,10 @@ impl TairHash {
         let live = self.live(name, now);
         let base = match live {
             None => 0,
-            Some(f) => parse_i64(f.value()).ok_or(HashError::NotInteger)?,
+            Some(f) => parse_i64(f.value).ok_or(HashError::NotInteger)?,
         };
-        let current = live.map(FieldBox::version);
-        let current_expiry = live.and_then(FieldBox::expiry);
+        let current = live.map(|f| f.version);
+        let current_expiry = live.and_then(|f| f.expiry);
         check_version(current, opts.version)?;
         let r = base
             .checked_add(delta)
@@ -348,7 +546,9 @@ impl TairHash {
             .ok_or(HashError::IncrOverflow)?;
         let version = next_version(current, opts.version)?;
         let expiry = resolve_expiry(opts.expiry, current_expiry, now);
-        self.write(name, Some(r.to_string().as_bytes()), version, expiry);
+        let text = r.to_string();
+        self.write(name, Some(text.as_bytes()), version, expiry);
+        self.grow(name.len().max(text.len()));
         Ok((
             r,
             Written {
@@ -372,10 +572,10 @@ impl TairHash {
         let live = self.live(name, now);
         let base = match live {
             None => 0.0,
-            Some(f) => parse_f64(f.value()).ok_or(HashError::NotFloat)?,
+            Some(f) => parse_f64(f.value).ok_or(HashError::NotFloat)?,
         };
-        let current = live.map(FieldBox::version);
-        let current_expiry = live.and_then(FieldBox::expiry);
+        let current = live.map(|f| f.version);
+        let current_expiry = live.and_then(|f| f.expiry);
         check_version(current, opts.version)?;
         let r = base + delta;
         if !r.is_finite() || opts.min.is_some_and(|m| r < m) || opts.max.is_some_and(|m| r > m) {
@@ -385,6 +585,7 @@ impl TairHash {
         let expiry = resolve_expiry(opts.expiry, current_expiry, now);
         let text = format_f64(r);
         self.write(name, Some(text.as_bytes()), version, expiry);
+        self.grow(name.len().max(text.len()));
         Ok((
             text,
             Written {
@@ -403,7 +604,7 @@ impl TairHash {
     /// EXHDELWITHVER of one field: deleted if live and its version is `version` (0 = any).
     pub fn delete_with_version(&mut self, name: &[u8], version: u64, now: u64) -> bool {
         self.live(name, now)
-            .is_some_and(|f| version == 0 || f.version() == version)
+            .is_some_and(|f| version == 0 || f.version == version)
             && self.remove_stored(name)
     }
 
@@ -411,7 +612,16 @@ impl TairHash {
 
     /// Passive expiry of one named field: removes it if stored and expired. O(1) am. + O(log T).
     pub fn remove_expired(&mut self, name: &[u8], now: u64) -> bool {
-        self.table.get(name).is_some_and(|f| !is_live(f, now)) && self.remove_stored(name)
+        self.is_stored_expired(name, now) && self.remove_stored(name)
+    }
+
+    /// The earliest field in (due, name) order, with its due time.
+    fn earliest(&self) -> Option<(u64, &[u8])> {
+        match &self.repr {
+            Repr::Compact(c) => c.earliest(),
+            // SAFETY: heap entries point to live blocks of this hash; the name borrows `self`.
+            Repr::Big(b) => b.expiry.peek().map(|r| unsafe { (r.due(), r.name()) }),
+        }
     }
 
     /// Removes up to `max` fields whose due time is `<= threshold`, in (due, name) order, and returns
@@ -419,16 +629,22 @@ impl TairHash {
     pub fn pop_due(&mut self, threshold: u64, max: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         while out.len() < max {
-            let Some(r) = self.expiry.peek() else { break };
-            // SAFETY: heap entries point to live blocks of this hash.
-            let (due, name) = unsafe { (r.due(), r.name().to_vec()) };
+            let Some((due, name)) = self.earliest() else {
+                break;
+            };
             if due > threshold {
                 break;
             }
-            self.remove_stored(&name);
-            if self.expiry.peek() == Some(r) {
+            let name = name.to_vec();
+            if !self.remove_stored(&name) {
                 // Not reachable with consistent indexes; guarantees progress regardless.
-                self.expiry.remove(0, r);
+                if let Repr::Big(b) = &mut self.repr {
+                    if let Some(r) = b.expiry.peek() {
+                        b.expiry.remove(0, r);
+                    }
+                } else {
+                    break;
+                }
             }
             out.push(name);
         }
@@ -437,72 +653,72 @@ impl TairHash {
 
     /// The earliest due time of the key's fields (what the registry orders keys by). O(1).
     pub fn earliest_due(&self) -> Option<u64> {
-        // SAFETY: heap entries point to live blocks of this hash.
-        self.expiry.peek().map(|r| unsafe { r.due() })
+        self.earliest().map(|(due, _)| due)
     }
 
     // ----- reads -----
 
     /// EXHGET / EXHGETWITHVER / EXHEXISTS / EXHSTRLEN / EXHVER: the live field. O(1).
     pub fn get(&self, name: &[u8], now: u64) -> Option<FieldView<'_>> {
-        self.live(name, now).map(FieldView::of)
+        self.live(name, now).map(Stored::view)
     }
 
     /// EXHTTL / EXHPTTL. O(1).
     pub fn ttl(&self, name: &[u8], now: u64) -> FieldTtl {
         match self.live(name, now) {
             None => FieldTtl::Absent,
-            Some(f) => match f.expiry() {
+            Some(f) => match f.expiry {
                 None => FieldTtl::Persistent,
                 Some(e) => FieldTtl::Remaining(e.at.saturating_sub(now)),
             },
         }
     }
 
-    /// Every stored field, expired ones included, in the table's order (stable while the hash is not
-    /// modified): persistence, digest, copy.
+    /// Every stored field, expired ones included, in the encoding's order (stable while the hash is
+    /// not modified): persistence, digest, copy.
     pub fn iter(&self) -> impl Iterator<Item = FieldView<'_>> {
-        self.table.iter().map(FieldView::of)
+        self.fields().map(Stored::view)
     }
 
     /// The live fields, in the same order (EXHKEYS, EXHVALS, EXHGETALL[WITHVER], AOF rewrite). O(N).
     pub fn iter_live(&self, now: u64) -> impl Iterator<Item = FieldView<'_>> {
-        self.table
-            .iter()
-            .filter(move |f| is_live(f, now))
-            .map(FieldView::of)
+        self.fields()
+            .filter(move |f| f.is_live(now))
+            .map(Stored::view)
     }
 
     /// One EXHSCAN step from `cursor` (0 starts). Visits whole buckets until `count` fields were met or
     /// 10 * `count` buckets were visited; if `cursor` is 0 and at most `count` fields are stored, returns
-    /// them all with cursor 0. Guarantees as HSCAN (see `table`).
+    /// them all with cursor 0. A compact value is one bucket: any cursor returns all of it and 0.
+    /// Guarantees as HSCAN (see `table`).
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, now: u64) -> ScanPage<'a> {
         let (mut fields, mut expired) = (Vec::new(), Vec::new());
-        let mut take = |f: &'a FieldBox| {
-            if is_live(f, now) {
-                fields.push(FieldView::of(f));
+        let mut take = |f: Stored<'a>| {
+            if f.is_live(now) {
+                fields.push(f.view());
             } else {
-                expired.push(f.name().to_vec());
+                expired.push(f.name.to_vec());
             }
         };
         let mut cur = 0;
-        if cursor == 0 && self.len() <= count {
-            self.table.iter().for_each(&mut take);
-        } else {
-            let count = count.max(1);
-            let max_visits = count.saturating_mul(10);
-            let (mut visits, mut met) = (0usize, 0usize);
-            cur = cursor;
-            loop {
-                cur = self.table.scan_step(cur, |f| {
-                    met += 1;
-                    take(f);
-                });
-                visits += 1;
-                if cur == 0 || met >= count || visits >= max_visits {
-                    break;
+        match &self.repr {
+            Repr::Big(b) if !(cursor == 0 && self.len() <= count) => {
+                let count = count.max(1);
+                let max_visits = count.saturating_mul(10);
+                let (mut visits, mut met) = (0usize, 0usize);
+                cur = cursor;
+                loop {
+                    cur = b.table.scan_step(cur, |f| {
+                        met += 1;
+                        take(Stored::of_box(f));
+                    });
+                    visits += 1;
+                    if cur == 0 || met >= count || visits >= max_visits {
+                        break;
+                    }
                 }
             }
+            _ => self.fields().for_each(&mut take),
         }
         ScanPage {
             cursor: cur,
@@ -513,16 +729,23 @@ impl TairHash {
 
     // ----- type callbacks -----
 
-    /// Bytes used: blocks, bucket array, heap and the struct. O(N).
+    /// Bytes used: the buffer (compact), or blocks, bucket array, heap and the table struct (big);
+    /// plus this struct. O(N).
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.table.bucket_count() * std::mem::size_of::<usize>()
-            + self.expiry.capacity() * std::mem::size_of::<usize>()
-            + self.table.iter().map(FieldBox::block_size).sum::<usize>()
+            + match &self.repr {
+                Repr::Compact(c) => c.bytes(),
+                Repr::Big(b) => {
+                    std::mem::size_of::<Big>()
+                        + b.table.bucket_count() * std::mem::size_of::<usize>()
+                        + b.expiry.capacity() * std::mem::size_of::<usize>()
+                        + b.table.iter().map(FieldBox::block_size).sum::<usize>()
+                }
+            }
     }
 
     /// An order-independent digest of every stored field's name, value, version and expiry (equal on a
-    /// primary and its replicas; independent of the hash seed and of due times). O(N).
+    /// primary and its replicas; independent of the hash seed, of due times and of the encoding). O(N).
     pub fn digest(&self) -> [u8; 16] {
         let mut sum: u128 = 0;
         let mut buf = Vec::new();
@@ -539,6 +762,18 @@ impl TairHash {
         sum.to_le_bytes()
     }
 
+    /// An empty hash for a load of `count` fields: big from the start when `count` is past the
+    /// entries threshold (no capacity reserved: the count is not trusted yet).
+    pub(crate) fn for_load(count: u64) -> Self {
+        if count > Thresholds::max_entries() as u64 {
+            TairHash {
+                repr: Repr::Big(Box::new(Big::with_capacity(0, 0))),
+            }
+        } else {
+            Self::new()
+        }
+    }
+
     /// Adds a loaded field; false if the name is already present. Due time per §2.1 (`now` = the
     /// loading moment).
     pub(crate) fn insert_loaded(
@@ -549,34 +784,55 @@ impl TairHash {
         expiry: Option<u64>,
         now: u64,
     ) -> bool {
-        if self.table.get(name).is_some() {
+        if self.stored(name).is_some() {
             return false;
         }
         let expiry = expiry.map(|t| Expiry::written(t, now));
-        self.insert_new(FieldBox::new(name, value, version, expiry));
+        match &mut self.repr {
+            Repr::Compact(c) => c.write(name, Some(value), version, expiry),
+            Repr::Big(b) => b.insert_new(FieldBox::new(name, value, version, expiry)),
+        }
+        self.grow(name.len().max(value.len()));
         true
     }
 
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        self.expiry.check();
-        let with_expiry = self.table.iter().filter(|f| f.expiry().is_some()).count();
-        assert_eq!(with_expiry, self.expiry.len());
-        assert_eq!(self.table.iter().count(), self.len());
+        match &self.repr {
+            Repr::Big(b) => {
+                b.expiry.check();
+                let with_expiry = b.table.iter().filter(|f| f.expiry().is_some()).count();
+                assert_eq!(with_expiry, b.expiry.len());
+                assert_eq!(b.table.iter().count(), self.len());
+            }
+            Repr::Compact(c) => {
+                assert_eq!(c.iter().count(), c.len());
+                let mut names: Vec<&[u8]> = c.iter().map(|e| e.name).collect();
+                names.sort();
+                names.dedup();
+                assert_eq!(names.len(), c.len(), "duplicate names");
+            }
+        }
     }
 }
 
 impl Clone for TairHash {
-    /// COPY: a deep copy with versions, expiries and due times.
+    /// COPY: a deep copy with versions, expiries and due times, in the same encoding.
     fn clone(&self) -> Self {
-        let mut h = TairHash {
-            table: FieldTable::with_capacity(self.len()),
-            expiry: FieldExpiry::with_capacity(self.expiry.len()),
-        };
-        for f in self.table.iter() {
-            h.insert_new(f.duplicate());
+        match &self.repr {
+            Repr::Compact(c) => TairHash {
+                repr: Repr::Compact(c.clone()),
+            },
+            Repr::Big(b) => {
+                let mut big = Big::with_capacity(b.table.len(), b.expiry.len());
+                for f in b.table.iter() {
+                    big.insert_new(f.duplicate());
+                }
+                TairHash {
+                    repr: Repr::Big(Box::new(big)),
+                }
+            }
         }
-        h
     }
 }
 

@@ -37,6 +37,7 @@ pub mod codec;
 pub mod commands;
 mod cycle;
 pub mod expire;
+pub mod compact;
 pub(crate) mod field;
 pub mod hash;
 pub mod number;

@@ -200,6 +200,13 @@ fn at(t: u64, now: u64) -> u64 {
 
 fn check(h: &TairHash, m: &Model, now: u64) {
     h.check_invariants();
+    // A compact value never holds more than the thresholds allow (the first write past them converts).
+    if h.is_compact() {
+        let t = crate::compact::Thresholds::max_entries();
+        assert!(h.len() <= t, "compact with {} > {t} fields", h.len());
+        let v = crate::compact::Thresholds::max_value();
+        assert!(h.iter().all(|f| f.name.len() <= v && f.value.len() <= v));
+    }
     assert_eq!(h.len(), m.fields.len());
     let live = m
         .fields
@@ -558,6 +565,19 @@ proptest! {
     fn hash_matches_model(ops in proptest::collection::vec(op(), 1..80)) {
         run(ops);
     }
+
+    /// The same sequences with conversion thresholds that the sequence passes part-way (entries 0..8,
+    /// names/values up to 0, 4 or 64 bytes): the compact encoding, the big one, and the conversion
+    /// between them, all against the same model after every step.
+    #[test]
+    fn both_encodings_match_model(
+        ops in proptest::collection::vec(op(), 1..80),
+        entries in 0usize..8,
+        value in prop_oneof![Just(0usize), Just(4), Just(64)],
+    ) {
+        crate::compact::Thresholds::set_for_thread(entries, value);
+        run(ops);
+    }
 }
 
 /// Many fields, random expiries: the heap stays consistent through thousands of moves and removals.
@@ -565,6 +585,8 @@ proptest! {
 fn large_random_workload() {
     use rand::{rngs::SmallRng, Rng, SeedableRng};
     let mut rng = SmallRng::seed_from_u64(7);
+    // Big from the 33rd field on; compact values meet the big ones through reloads and clones.
+    crate::compact::Thresholds::set_for_thread(32, 64);
     let (mut h, mut m) = (TairHash::new(), Model::default());
     let mut now = 10_000u64;
     for step in 0..40_000u32 {

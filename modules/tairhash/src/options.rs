@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::field::{FieldBox, MAX_MS};
+use crate::field::MAX_MS;
 
 /// Largest version (2^63 - 1).
 pub const MAX_VERSION: u64 = i64::MAX as u64;
@@ -102,18 +102,6 @@ pub struct FieldView<'a> {
     pub version: u64,
     /// Absolute expiry in ms.
     pub expiry: Option<u64>,
-}
-
-impl<'a> FieldView<'a> {
-    pub(crate) fn of(f: &'a FieldBox) -> Self {
-        let (name, value) = f.name_value();
-        FieldView {
-            name,
-            value,
-            version: f.version(),
-            expiry: f.expiry().map(|e| e.at),
-        }
-    }
 }
 
 /// Remaining lifetime of a field (EXHTTL / EXHPTTL; a missing key is the command layer's `-2`).

@@ -50,6 +50,7 @@ fn empty_buckets(n: usize) -> Box<[Option<FieldBox>]> {
 }
 
 impl FieldTable {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         FieldTable {
             buckets: empty_buckets(0),

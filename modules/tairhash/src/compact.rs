@@ -1,0 +1,414 @@
+//! The compact encoding of a small tairhash value: every field in ONE allocation, like a native
+//! listpack, while the value has at most `compact-max-entries` fields and no name or value longer than
+//! `compact-max-value` bytes ([`Thresholds`]). [`crate::TairHash`] converts it once to the field table
+//! when a write passes either threshold; it never converts back.
+//!
+//! Layout of the buffer (empty buffer = no field, no allocation):
+//!
+//! ```text
+//! count     LEB128          fields stored (expired ones included)
+//! per field, in insertion order:
+//!   flags     u8            EXPIRY = 1, DUE = 2 (DUE implies EXPIRY), as in `field`
+//!   name len  LEB128
+//!   value len LEB128
+//!   version   LEB128
+//!   expiry    u64 LE        when EXPIRY: absolute Unix ms
+//!   due       u64 LE        when DUE: the due time, only stored when it differs from the expiry
+//!   name bytes, value bytes
+//! ```
+//!
+//! A field of a 5-byte name and a 16-byte value costs 25 bytes (a listpack entry pair: 25), one with
+//! an expiry 33. Lookups walk the entries (at most `compact-max-entries`); a write rebuilds the buffer
+//! in one exact allocation, or rewrites the entry in place when its encoded size is unchanged (an
+//! overwrite with a value of the same length). All of it is safe Rust over a byte slice: a decoding
+//! step that would leave the buffer (unreachable: only this file writes it) ends the walk.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::field::Expiry;
+
+const FLAG_EXPIRY: u8 = 1;
+const FLAG_DUE: u8 = 2;
+
+/// Default of `tairhash.compact-max-entries` (chosen by measurement, README-encoding.md).
+pub const DEFAULT_MAX_ENTRIES: usize = 64;
+/// Default of `tairhash.compact-max-value`.
+pub const DEFAULT_MAX_VALUE: usize = 64;
+
+static MAX_ENTRIES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_ENTRIES);
+static MAX_VALUE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_VALUE);
+
+/// The conversion thresholds (configs `tairhash.compact-max-entries` / `compact-max-value`).
+pub struct Thresholds;
+
+#[cfg(test)]
+thread_local! {
+    /// Per-thread thresholds of unit tests (tests run in parallel; the atomics are process-wide).
+    static TEST_THRESHOLDS: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+impl Thresholds {
+    pub fn max_entries() -> usize {
+        #[cfg(test)]
+        if let Some((e, _)) = TEST_THRESHOLDS.with(std::cell::Cell::get) {
+            return e;
+        }
+        MAX_ENTRIES.load(Ordering::Relaxed)
+    }
+
+    pub fn max_value() -> usize {
+        #[cfg(test)]
+        if let Some((_, v)) = TEST_THRESHOLDS.with(std::cell::Cell::get) {
+            return v;
+        }
+        MAX_VALUE.load(Ordering::Relaxed)
+    }
+
+    /// Sets this thread's thresholds (unit tests).
+    #[cfg(test)]
+    pub(crate) fn set_for_thread(entries: usize, value: usize) {
+        TEST_THRESHOLDS.with(|t| t.set(Some((entries, value))));
+    }
+
+    pub fn set_max_entries(n: usize) {
+        MAX_ENTRIES.store(n, Ordering::Relaxed);
+    }
+
+    pub fn set_max_value(n: usize) {
+        MAX_VALUE.store(n, Ordering::Relaxed);
+    }
+}
+
+/// A field as stored, borrowed from the buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) value: &'a [u8],
+    pub(crate) version: u64,
+    pub(crate) expiry: Option<Expiry>,
+    /// Byte range of the whole entry in the buffer.
+    span: (usize, usize),
+}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 number at `*pos`; `None` past the end (or past 10 bytes).
+fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut shift = 0u32;
+    loop {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+fn get_u64(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let end = pos.checked_add(8)?;
+    let b: [u8; 8] = buf.get(*pos..end)?.try_into().ok()?;
+    *pos = end;
+    Some(u64::from_le_bytes(b))
+}
+
+fn flags_of(expiry: Option<Expiry>) -> u8 {
+    match expiry {
+        None => 0,
+        Some(e) if e.due == e.at => FLAG_EXPIRY,
+        Some(_) => FLAG_EXPIRY | FLAG_DUE,
+    }
+}
+
+/// Encoded size of an entry.
+fn entry_len(name: &[u8], value: &[u8], version: u64, expiry: Option<Expiry>) -> usize {
+    let f = flags_of(expiry);
+    1 + varint_len(name.len() as u64)
+        + varint_len(value.len() as u64)
+        + varint_len(version)
+        + if f & FLAG_EXPIRY != 0 { 8 } else { 0 }
+        + if f & FLAG_DUE != 0 { 8 } else { 0 }
+        + name.len()
+        + value.len()
+}
+
+fn put_entry(out: &mut Vec<u8>, name: &[u8], value: &[u8], version: u64, expiry: Option<Expiry>) {
+    let f = flags_of(expiry);
+    out.push(f);
+    put_varint(out, name.len() as u64);
+    put_varint(out, value.len() as u64);
+    put_varint(out, version);
+    if let Some(e) = expiry {
+        out.extend_from_slice(&e.at.to_le_bytes());
+        if f & FLAG_DUE != 0 {
+            out.extend_from_slice(&e.due.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(name);
+    out.extend_from_slice(value);
+}
+
+/// Decodes the entry starting at `pos`.
+fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
+    let mut pos = start;
+    let flags = *buf.get(pos)?;
+    pos += 1;
+    let nlen = usize::try_from(get_varint(buf, &mut pos)?).ok()?;
+    let vlen = usize::try_from(get_varint(buf, &mut pos)?).ok()?;
+    let version = get_varint(buf, &mut pos)?;
+    let expiry = if flags & FLAG_EXPIRY != 0 {
+        let at = get_u64(buf, &mut pos)?;
+        let due = if flags & FLAG_DUE != 0 {
+            get_u64(buf, &mut pos)?
+        } else {
+            at
+        };
+        Some(Expiry { at, due })
+    } else {
+        None
+    };
+    let name_end = pos.checked_add(nlen)?;
+    let end = name_end.checked_add(vlen)?;
+    Some(Entry {
+        name: buf.get(pos..name_end)?,
+        value: buf.get(name_end..end)?,
+        version,
+        expiry,
+        span: (start, end),
+    })
+}
+
+/// A small hash in one buffer.
+#[derive(Clone, Default)]
+pub(crate) struct Compact {
+    buf: Box<[u8]>,
+}
+
+/// The entries in stored order.
+pub(crate) struct Iter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let e = decode(self.buf, self.pos)?;
+        self.pos = e.span.1;
+        Some(e)
+    }
+}
+
+impl Compact {
+    /// (count, offset of the first entry).
+    fn header(&self) -> (usize, usize) {
+        let mut pos = 0;
+        let n = get_varint(&self.buf, &mut pos).unwrap_or(0);
+        (usize::try_from(n).unwrap_or(0), pos)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.header().0
+    }
+
+    /// Bytes of the buffer.
+    pub(crate) fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        Iter {
+            buf: &self.buf,
+            pos: self.header().1,
+        }
+    }
+
+    pub(crate) fn get(&self, name: &[u8]) -> Option<Entry<'_>> {
+        self.iter().find(|e| e.name == name)
+    }
+
+    /// Replaces the bytes `range` of the buffer by `entry` (encoded), with `count` fields after it.
+    fn splice(
+        &mut self,
+        count: usize,
+        range: Range<usize>,
+        entry: Option<(&[u8], &[u8], u64, Option<Expiry>)>,
+    ) {
+        let (_, first) = self.header();
+        if count == 0 {
+            self.buf = Box::default();
+            return;
+        }
+        let before = self.buf.get(first..range.start).unwrap_or_default();
+        let after = self.buf.get(range.end..).unwrap_or_default();
+        let new_len = entry.map_or(0, |(n, v, ver, e)| entry_len(n, v, ver, e));
+        let mut out =
+            Vec::with_capacity(varint_len(count as u64) + before.len() + new_len + after.len());
+        put_varint(&mut out, count as u64);
+        out.extend_from_slice(before);
+        if let Some((n, v, ver, e)) = entry {
+            put_entry(&mut out, n, v, ver, e);
+        }
+        out.extend_from_slice(after);
+        self.buf = out.into_boxed_slice();
+    }
+
+    /// Writes `name`: creates it, or replaces the stored one (live or not) with the value (`None`
+    /// keeps the stored one), version and expiry.
+    pub(crate) fn write(
+        &mut self,
+        name: &[u8],
+        value: Option<&[u8]>,
+        version: u64,
+        expiry: Option<Expiry>,
+    ) {
+        let (count, first) = self.header();
+        match self.get(name) {
+            Some(old) => {
+                let value_new = value.unwrap_or(old.value);
+                let len = entry_len(name, value_new, version, expiry);
+                let (start, end) = old.span;
+                if len == end - start {
+                    // Same size: rewrite in place (no allocation).
+                    let mut tmp = Vec::with_capacity(0);
+                    if value.is_none() {
+                        // The value is read from the buffer being overwritten: copy it out first.
+                        tmp.extend_from_slice(old.value);
+                    }
+                    let v = value.unwrap_or(&tmp);
+                    let mut out = Vec::with_capacity(len);
+                    put_entry(&mut out, name, v, version, expiry);
+                    if let Some(dst) = self.buf.get_mut(start..end) {
+                        dst.copy_from_slice(&out);
+                    }
+                    return;
+                }
+                let owned;
+                let v = match value {
+                    Some(v) => v,
+                    None => {
+                        owned = old.value.to_vec();
+                        &owned
+                    }
+                };
+                self.splice(count, start..end, Some((name, v, version, expiry)));
+            }
+            None => {
+                let end = self.buf.len().max(first);
+                self.splice(
+                    count + 1,
+                    end..end,
+                    Some((name, value.unwrap_or_default(), version, expiry)),
+                );
+            }
+        }
+    }
+
+    /// Sets the version of a stored field.
+    pub(crate) fn set_version(&mut self, name: &[u8], version: u64) {
+        if let Some(e) = self.get(name) {
+            let (value, expiry) = (e.value.to_vec(), e.expiry);
+            self.write(name, Some(&value), version, expiry);
+        }
+    }
+
+    /// Removes a stored field.
+    pub(crate) fn remove(&mut self, name: &[u8]) -> bool {
+        let (count, _) = self.header();
+        let Some(span) = self.get(name).map(|e| e.span) else {
+            return false;
+        };
+        self.splice(count.saturating_sub(1), span.0..span.1, None);
+        true
+    }
+
+    /// Fields with an expiry.
+    pub(crate) fn expiring_len(&self) -> usize {
+        self.iter().filter(|e| e.expiry.is_some()).count()
+    }
+
+    /// Fields with `due <= threshold`.
+    pub(crate) fn count_due(&self, threshold: u64) -> usize {
+        self.iter()
+            .filter(|e| e.expiry.is_some_and(|x| x.due <= threshold))
+            .count()
+    }
+
+    /// The earliest field in (due, name) order.
+    pub(crate) fn earliest(&self) -> Option<(u64, &[u8])> {
+        self.iter()
+            .filter_map(|e| e.expiry.map(|x| (x.due, e.name)))
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_remove() {
+        let mut c = Compact::default();
+        assert_eq!(c.len(), 0);
+        assert_eq!(c.bytes(), 0);
+        c.write(b"field", Some(&[b'x'; 16]), 1, None);
+        // count + flags + 3 lengths/version + 5 + 16
+        assert_eq!(c.bytes(), 1 + 1 + 3 + 5 + 16);
+        let e = Expiry { at: 10, due: 20 };
+        c.write(b"b", Some(b"bb"), 300, Some(e));
+        c.write(b"c", Some(b""), 1, Some(Expiry { at: 5, due: 5 }));
+        assert_eq!(c.len(), 3);
+        let g = c.get(b"b").unwrap();
+        assert_eq!((g.value, g.version, g.expiry), (&b"bb"[..], 300, Some(e)));
+        assert_eq!(c.earliest(), Some((5, &b"c"[..])));
+        assert_eq!(c.count_due(10), 1);
+        assert_eq!(c.expiring_len(), 2);
+        // In place (same size), value kept.
+        c.write(b"b", None, 301, Some(Expiry { at: 11, due: 21 }));
+        let g = c.get(b"b").unwrap();
+        assert_eq!((g.value, g.version), (&b"bb"[..], 301));
+        // Resized.
+        c.write(b"b", None, 1, None);
+        assert_eq!(c.get(b"b").unwrap().value, b"bb");
+        c.set_version(b"b", u64::MAX);
+        assert_eq!(c.get(b"b").unwrap().version, u64::MAX);
+        assert!(c.remove(b"field"));
+        assert!(!c.remove(b"field"));
+        assert_eq!(c.len(), 2);
+        let names: Vec<_> = c.iter().map(|e| e.name.to_vec()).collect();
+        assert_eq!(names, vec![b"b".to_vec(), b"c".to_vec()]);
+        assert!(c.remove(b"b") && c.remove(b"c"));
+        assert_eq!(c.bytes(), 0);
+        // Past 127 fields the count takes two bytes.
+        for i in 0..200u32 {
+            c.write(&i.to_le_bytes(), Some(b"v"), 1, None);
+        }
+        assert_eq!(c.len(), 200);
+        assert_eq!(c.get(&199u32.to_le_bytes()).unwrap().value, b"v");
+    }
+}
