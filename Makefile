@@ -84,8 +84,11 @@ test-docker: docker
 	TAIR_IMAGE=$(DOCKER_IMAGE) TAIR_DOCKER_MODULES="$(MODULES)" \
 	  $(CARGO) test --release -p tair-tests --features docker --test docker
 
+## bench: every group of bench/run.sh (module beside native, pinned, five rounds), then bench/results.md and
+## bench/chart.svg from its table (bench/report.py). GROUPS="string hash" picks groups.
 bench: build
-	bash bench/run.sh
+	@set -o pipefail; bash bench/run.sh $(GROUPS) | tee bench/last-run.md
+	python3 bench/report.py bench/last-run.md bench
 
 clean:
 	$(CARGO) clean
