@@ -230,9 +230,9 @@ fn propagate_exset(ctx: &Ctx, name: RawStr, value: Arg, v: &ExString, ttl: TtlAb
         Arg::Str(name),
         value,
         Arg::Word(&words::ABS),
-        Arg::Uint(v.version),
+        Arg::Uint(v.version()),
         Arg::Word(&words::FLAGS),
-        Arg::Uint(u64::from(v.flags)),
+        Arg::Uint(u64::from(v.flags())),
         Arg::Bytes(b""),
         Arg::Bytes(b""),
     ];
@@ -279,18 +279,14 @@ fn store(
 ) -> CmdResult<u64> {
     match open_ex(key)? {
         Some(v) => {
-            let next = ver.next(v.version).map_err(version_err)?;
-            v.value.clear();
-            v.value.extend_from_slice(new_value);
-            v.version = next;
-            if let Some(f) = flags {
-                v.flags = f;
-            }
+            let next = ver.next(v.version()).map_err(version_err)?;
+            let f = flags.unwrap_or(v.flags());
+            v.set(new_value, next, f);
             Ok(next)
         }
         None => {
             let v = key.set_value(ExString::new(new_value, ver.initial(), flags.unwrap_or(0)))?;
-            Ok(v.version)
+            Ok(v.version())
         }
     }
 }
@@ -328,7 +324,7 @@ pub fn exset(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     }
     if let Some(v) = cur {
-        o.ver.check(v.version).map_err(version_err)?;
+        o.ver.check(v.version()).map_err(version_err)?;
     }
     let version = store(&mut key, args.at(2), o.ver, o.flags)?;
     if o.withversion {
@@ -360,10 +356,10 @@ pub fn exget(ctx: &Ctx, args: Args) -> CmdResult {
         None => ctx.reply_null(),
         Some(v) => {
             ctx.reply_array(if withflags { 3 } else { 2 });
-            ctx.reply_bulk(&v.value);
-            ctx.reply_int(v.version as i64);
+            ctx.reply_bulk(v.value());
+            ctx.reply_int(v.version() as i64);
             if withflags {
-                ctx.reply_int(i64::from(v.flags));
+                ctx.reply_int(i64::from(v.flags()));
             }
         }
     }
@@ -381,7 +377,7 @@ pub fn exsetver(ctx: &Ctx, args: Args) -> CmdResult {
     match open_ex(&mut key)? {
         None => ctx.reply_int(0),
         Some(v) => {
-            v.version = ver;
+            v.set_version(ver);
             ctx.reply_int(1);
             ctx.notify_module(c"exsetver", name);
             ctx.replicate_verbatim();
@@ -416,8 +412,8 @@ pub fn exincrby(ctx: &Ctx, args: Args) -> CmdResult {
     }
     let candidate = match cur {
         Some(v) => {
-            let stored = parse_i64(&v.value).ok_or(NOT_AN_INTEGER)?;
-            o.ver.check(v.version).map_err(version_err)?;
+            let stored = parse_i64(v.value()).ok_or(NOT_AN_INTEGER)?;
+            o.ver.check(v.version()).map_err(version_err)?;
             stored.checked_add(num).ok_or(INCR_OVERFLOW)?
         }
         None => o.def.unwrap_or(num),
@@ -469,8 +465,8 @@ pub fn exincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     }
     let base = match cur {
         Some(v) => {
-            let stored = parse_f64(&v.value).ok_or(NOT_A_FLOAT)?;
-            o.ver.check(v.version).map_err(version_err)?;
+            let stored = parse_f64(v.value()).ok_or(NOT_A_FLOAT)?;
+            o.ver.check(v.version()).map_err(version_err)?;
             stored
         }
         None => 0.0,
@@ -514,17 +510,16 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(-1);
         return Ok(());
     };
-    if v.version != want as u64 {
+    if v.version() != want as u64 {
         ctx.reply_array(3);
         ctx.reply_simple(c"CAS_FAILED");
-        ctx.reply_bulk(&v.value);
-        ctx.reply_int(v.version as i64);
+        ctx.reply_bulk(v.value());
+        ctx.reply_int(v.version() as i64);
         return Ok(());
     }
-    let next = VersionArg::None.next(v.version).map_err(version_err)?;
-    v.value.clear();
-    v.value.extend_from_slice(args.at(2));
-    v.version = next;
+    let next = VersionArg::None.next(v.version()).map_err(version_err)?;
+    let f = v.flags();
+    v.set(args.at(2), next, f);
     ctx.reply_array(3);
     ctx.reply_ok();
     ctx.reply_simple(c"");
@@ -550,7 +545,7 @@ pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
     };
     // Compared as the signed number EXGET reports, so a version loaded from a C module's data above
     // 2^63-1 (reported negative, as the C module does) is deleted by the number the client was shown.
-    if v.version as i64 != want {
+    if v.version() as i64 != want {
         ctx.reply_int(0);
         return Ok(());
     }
@@ -580,16 +575,15 @@ fn append_like(ctx: &Ctx, args: Args, prepend: bool) -> CmdResult {
     let data = args.at(2);
     let version = match open_ex(&mut key)? {
         Some(v) => {
-            o.ver.check(v.version).map_err(version_err)?;
-            let next = o.ver.next(v.version).map_err(version_err)?;
+            o.ver.check(v.version()).map_err(version_err)?;
+            let next = o.ver.next(v.version()).map_err(version_err)?;
             v.extend(data, prepend).map_err(|_| TOO_BIG)?;
-            v.version = next;
+            v.set_version(next);
             next
         }
-        None => {
-            key.set_value(ExString::new(data, o.ver.initial(), 0))?
-                .version
-        }
+        None => key
+            .set_value(ExString::new(data, o.ver.initial(), 0))?
+            .version(),
     };
     ctx.reply_int(version as i64);
     let (event, cmd) = if prepend {
@@ -643,9 +637,9 @@ pub fn exgae(ctx: &Ctx, args: Args) -> CmdResult {
         return Ok(());
     };
     ctx.reply_array(3);
-    ctx.reply_bulk(&v.value);
-    ctx.reply_int(v.version as i64);
-    ctx.reply_int(i64::from(v.flags));
+    ctx.reply_bulk(v.value());
+    ctx.reply_int(v.version() as i64);
+    ctx.reply_int(i64::from(v.flags()));
     key.set_abs_expire(ms);
     ctx.notify_generic(c"expire", key.name());
     if expire_if_past(ctx, &mut key, TtlAbs::At(ms), true) {

@@ -30,9 +30,9 @@ pub fn load(src: &mut impl Source, encver: i32) -> Result<ExString, RdbError> {
 }
 
 pub fn save(v: &ExString, sink: &mut impl Sink) {
-    sink.write_u64(v.version);
-    sink.write_u64(u64::from(v.flags));
-    sink.write_bytes(&v.value);
+    sink.write_u64(v.version());
+    sink.write_u64(u64::from(v.flags()));
+    sink.write_bytes(v.value());
 }
 
 impl ModuleValue for ExString {
@@ -53,9 +53,9 @@ impl ModuleValue for ExString {
 
     fn aof_rewrite(&self, w: &mut AofWriter, key: &[u8]) {
         let (mut vb, mut fb) = ([0u8; 20], [0u8; 20]);
-        let ver = utoa(self.version, &mut vb);
-        let flags = utoa(u64::from(self.flags), &mut fb);
-        w.emit(c"EXSET", &[key, &self.value, b"ABS", ver, b"FLAGS", flags]);
+        let ver = utoa(self.version(), &mut vb);
+        let flags = utoa(u64::from(self.flags()), &mut fb);
+        w.emit(c"EXSET", &[key, self.value(), b"ABS", ver, b"FLAGS", flags]);
     }
 
     fn mem_usage(&self) -> usize {
@@ -63,9 +63,9 @@ impl ModuleValue for ExString {
     }
 
     fn digest(&self, d: &mut Digest) {
-        d.add_bytes(&self.value);
-        d.add_i64(self.version as i64);
-        d.add_i64(i64::from(self.flags));
+        d.add_bytes(self.value());
+        d.add_i64(self.version() as i64);
+        d.add_i64(i64::from(self.flags()));
         d.end_sequence();
     }
 
