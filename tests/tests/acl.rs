@@ -9,11 +9,13 @@ use std::collections::BTreeSet;
 use tair_tests::*;
 
 /// One command of each module that a user of that module's category may run.
-const MODULES: [(&str, &[&str]); 4] = [
+const MODULES: [(&str, &[&str]); 6] = [
     ("tairstring", &["EXSET", "acl:s", "v"]),
     ("tairhash", &["EXHSET", "acl:h", "f", "v"]),
     ("tairzset", &["EXZADD", "acl:z", "1", "m"]),
     ("tairbloom", &["TFBFADD", "acl:b", "x"]),
+    ("tairdoc", &["EXJSONSET", "acl:d", "$", "{}"]),
+    ("tairgis", &["GIS.ADD", "acl:g", "p", "POINT (120.1 30.2)"]),
 ];
 
 fn strings(v: &Value) -> Vec<String> {
