@@ -384,6 +384,64 @@ pub struct ArgDoc {
     pub multiple: bool,
 }
 
+impl ArgDoc {
+    /// A required argument.
+    pub const fn arg(name: &'static str, kind: ArgKind) -> ArgDoc {
+        ArgDoc {
+            name,
+            kind,
+            token: None,
+            optional: false,
+            multiple: false,
+        }
+    }
+
+    /// An optional argument, after its keyword when `token` is given.
+    pub const fn opt(name: &'static str, kind: ArgKind, token: Option<&'static str>) -> ArgDoc {
+        ArgDoc {
+            name,
+            kind,
+            token,
+            optional: true,
+            multiple: false,
+        }
+    }
+
+    /// An optional keyword alone (`NX`, `WITHSCORES` ...), named after it in lower case by the caller.
+    pub const fn flag(name: &'static str, token: &'static str) -> ArgDoc {
+        ArgDoc::opt(name, ArgKind::PureToken, Some(token))
+    }
+
+    /// One or more of the argument.
+    pub const fn many(name: &'static str, kind: ArgKind) -> ArgDoc {
+        ArgDoc {
+            name,
+            kind,
+            token: None,
+            optional: false,
+            multiple: true,
+        }
+    }
+}
+
+/// Arguments documented alike by several modules.
+pub mod arg_docs {
+    use super::{ArgDoc, ArgKind};
+
+    pub const KEY: ArgDoc = ArgDoc::arg("key", ArgKind::Key);
+    /// The expiry options shared by EXSET, EXHSET ... (`EX`/`EXAT`/`PX`/`PXAT`/`KEEPTTL`).
+    pub const EX: ArgDoc = ArgDoc::opt("seconds", ArgKind::Integer, Some("EX"));
+    pub const EXAT: ArgDoc = ArgDoc::opt("unix-time-seconds", ArgKind::UnixTime, Some("EXAT"));
+    pub const PX: ArgDoc = ArgDoc::opt("milliseconds", ArgKind::Integer, Some("PX"));
+    pub const PXAT: ArgDoc = ArgDoc::opt("unix-time-milliseconds", ArgKind::UnixTime, Some("PXAT"));
+    pub const KEEPTTL: ArgDoc = ArgDoc::flag("keepttl", "KEEPTTL");
+    pub const NX: ArgDoc = ArgDoc::flag("nx", "NX");
+    pub const XX: ArgDoc = ArgDoc::flag("xx", "XX");
+    /// SCAN-style cursor options.
+    pub const MATCH: ArgDoc = ArgDoc::opt("pattern", ArgKind::Pattern, Some("MATCH"));
+    pub const COUNT: ArgDoc = ArgDoc::opt("count", ArgKind::Integer, Some("COUNT"));
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgKind {
     String,
