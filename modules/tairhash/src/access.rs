@@ -7,7 +7,7 @@ use tair_common::ctx::flag;
 use tair_common::propagate::{replicate_args, Arg};
 use tair_common::{log, CmdResult, Ctx, Entry, RawStr, ReadKey, Vacant, WriteKey};
 
-use crate::active::{self, config, Removal};
+use crate::active::{self, Removal};
 use crate::TairHash;
 
 /// What the command may assume about time and roles.
@@ -117,7 +117,7 @@ pub fn expired_removed(ctx: &Ctx, db: usize, key: &mut WriteKey, names: &[Vec<u8
     args.push(Arg::Str(name));
     args.extend(names.iter().map(|n| Arg::Bytes(n)));
     replicate_args(ctx, c"EXHDEL", &args);
-    if config().expire_event_pubsub {
+    if crate::active::settings::expire_event_pubsub() {
         publish_expired(ctx, db, key_bytes, names);
     }
     ctx.notify_module(c"exhexpired", name);
@@ -268,7 +268,7 @@ pub fn open_for_write(
 
 /// The extra fields a write removes (`passive_expire_keys_per_loop`).
 pub fn write_extra() -> usize {
-    config().passive_expire_keys_per_loop
+    crate::active::settings::passive_expire_keys_per_loop()
 }
 
 /// The hash a write works on: the stored one, or a fresh one stored only if the write gives it fields.

@@ -15,7 +15,7 @@
 //! cover RENAME, MOVE, COPY, RESTORE, loading, SWAPDB, FLUSH).
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock, TryLockError};
+use std::sync::{Mutex, TryLockError};
 
 use tair_common::load_args::LoadArgs;
 use tair_common::log;
@@ -28,7 +28,7 @@ pub const GRACE_MS: i64 = 50;
 /// Databases beyond this index are not tracked (Valkey allows more, nobody configures them).
 pub const MAX_DBS: usize = 1 << 16;
 
-/// The load arguments (§5.7).
+/// The load arguments (§5.7) and the compact-encoding thresholds, as one snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub enable_active_expire: bool,
@@ -39,6 +39,10 @@ pub struct Config {
     pub active_expire_dbs_per_loop: usize,
     pub passive_expire_keys_per_loop: usize,
     pub expire_event_pubsub: bool,
+    /// Largest field count of a compact value.
+    pub compact_max_entries: usize,
+    /// Largest name or value length in a compact value.
+    pub compact_max_value: usize,
 }
 
 impl Default for Config {
@@ -51,11 +55,13 @@ impl Default for Config {
             active_expire_dbs_per_loop: 16,
             passive_expire_keys_per_loop: 3,
             expire_event_pubsub: true,
+            compact_max_entries: crate::compact::DEFAULT_MAX_ENTRIES,
+            compact_max_value: crate::compact::DEFAULT_MAX_VALUE,
         }
     }
 }
 
-/// Load-argument names besides `tair-compat`.
+/// Load-argument names besides `tair-compat`. Each is also the config `tairhash.<name with dashes>`.
 pub const LOAD_ARGS: &[&str] = &[
     "enable_active_expire",
     "active_expire_period",
@@ -64,15 +70,26 @@ pub const LOAD_ARGS: &[&str] = &[
     "active_expire_dbs_per_loop",
     "passive_expire_keys_per_loop",
     "expire_event_pubsub",
+    "compact_max_entries",
+    "compact_max_value",
 ];
 
-fn number(args: &LoadArgs, name: &str, min: u64) -> Result<Option<u64>, String> {
+/// Upper bounds of the numeric settings (load arguments and configs alike).
+pub const MAX_PERIOD_MS: u64 = 86_400_000;
+pub const MAX_DBS_PER_LOOP: u64 = MAX_DBS as u64;
+pub const MAX_PASSIVE_PER_LOOP: u64 = 1_000_000;
+pub const MAX_COMPACT_ENTRIES: u64 = 65_535;
+pub const MAX_COMPACT_VALUE: u64 = 1 << 20;
+
+fn number(args: &LoadArgs, name: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
     let Some(v) = args.get(name) else {
         return Ok(None);
     };
     match crate::number::parse_i64(v.as_bytes()).and_then(|n| u64::try_from(n).ok()) {
-        Some(n) if n >= min => Ok(Some(n)),
-        _ => Err(format!("{name} must be an integer >= {min}, not '{v}'")),
+        Some(n) if n >= min && n <= max => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} must be an integer in {min}..={max}, not '{v}'"
+        )),
     }
 }
 
@@ -85,13 +102,24 @@ fn flag(args: &LoadArgs, name: &str) -> Result<Option<bool>, String> {
     }
 }
 
+fn usize_of(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
 impl Config {
-    /// Reads and validates the load arguments. `active_expire_cycle_ms` must be below the period when
-    /// given; when not given it is 25 ms, or a quarter of a shorter period (at least 1 ms).
+    /// Reads and validates the load arguments over the defaults.
     pub fn from_load_args(args: &LoadArgs) -> Result<Config, String> {
-        let d = Config::default();
-        let period = number(args, "active_expire_period", 1)?.unwrap_or(d.active_expire_period);
-        let cycle_ms = match number(args, "active_expire_cycle_ms", 1)? {
+        Config::default().with_load_args(args)
+    }
+
+    /// Reads and validates the load arguments over `self` (what the config file set). Those not given
+    /// keep `self`'s value. `active_expire_cycle_ms` must be below the period when given; when not
+    /// given it is at most a quarter of the period (at least 1 ms).
+    pub fn with_load_args(self, args: &LoadArgs) -> Result<Config, String> {
+        let d = self;
+        let period = number(args, "active_expire_period", 1, MAX_PERIOD_MS)?
+            .unwrap_or(d.active_expire_period);
+        let cycle_ms = match number(args, "active_expire_cycle_ms", 1, MAX_PERIOD_MS)? {
             Some(c) if c >= period => {
                 return Err(format!(
                     "active_expire_cycle_ms ({c}) must be below active_expire_period ({period})"
@@ -100,34 +128,150 @@ impl Config {
             Some(c) => c,
             None => d.active_expire_cycle_ms.min((period / 4).max(1)),
         };
-        let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
         Ok(Config {
             enable_active_expire: flag(args, "enable_active_expire")?
                 .unwrap_or(d.enable_active_expire),
             active_expire_period: period,
-            active_expire_keys_per_loop: number(args, "active_expire_keys_per_loop", 0)?
-                .unwrap_or(d.active_expire_keys_per_loop),
+            active_expire_keys_per_loop: number(
+                args,
+                "active_expire_keys_per_loop",
+                0,
+                i64::MAX as u64,
+            )?
+            .unwrap_or(d.active_expire_keys_per_loop),
             active_expire_cycle_ms: cycle_ms,
-            active_expire_dbs_per_loop: number(args, "active_expire_dbs_per_loop", 1)?
-                .map_or(d.active_expire_dbs_per_loop, usize_of),
-            passive_expire_keys_per_loop: number(args, "passive_expire_keys_per_loop", 0)?
-                .map_or(d.passive_expire_keys_per_loop, usize_of),
+            active_expire_dbs_per_loop: number(
+                args,
+                "active_expire_dbs_per_loop",
+                1,
+                MAX_DBS_PER_LOOP,
+            )?
+            .map_or(d.active_expire_dbs_per_loop, usize_of),
+            passive_expire_keys_per_loop: number(
+                args,
+                "passive_expire_keys_per_loop",
+                0,
+                MAX_PASSIVE_PER_LOOP,
+            )?
+            .map_or(d.passive_expire_keys_per_loop, usize_of),
             expire_event_pubsub: flag(args, "expire_event_pubsub")?
                 .unwrap_or(d.expire_event_pubsub),
+            compact_max_entries: number(args, "compact_max_entries", 0, MAX_COMPACT_ENTRIES)?
+                .map_or(d.compact_max_entries, usize_of),
+            compact_max_value: number(args, "compact_max_value", 0, MAX_COMPACT_VALUE)?
+                .map_or(d.compact_max_value, usize_of),
         })
+    }
+
+    /// The time budget of one cycle: the configured one when below the period, else a quarter of
+    /// the period (configs are set one at a time, so the pair is not refused, only reconciled).
+    pub fn cycle_budget_ms(&self) -> u64 {
+        if self.active_expire_cycle_ms < self.active_expire_period {
+            self.active_expire_cycle_ms
+        } else {
+            (self.active_expire_period / 4).max(1)
+        }
     }
 }
 
-static CONFIG: OnceLock<Config> = OnceLock::new();
+/// The settings, each in an atomic: configs change them at run time (on the main thread), the hot
+/// paths read them with relaxed loads.
+pub mod settings {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-/// The configuration the module was loaded with (defaults before the load finished).
-pub fn config() -> &'static Config {
-    CONFIG.get_or_init(Config::default)
+    pub static ENABLE_ACTIVE_EXPIRE: AtomicBool = AtomicBool::new(true);
+    pub static ACTIVE_EXPIRE_PERIOD: AtomicU64 = AtomicU64::new(100);
+    pub static ACTIVE_EXPIRE_KEYS_PER_LOOP: AtomicU64 = AtomicU64::new(0);
+    pub static ACTIVE_EXPIRE_CYCLE_MS: AtomicU64 = AtomicU64::new(25);
+    pub static ACTIVE_EXPIRE_DBS_PER_LOOP: AtomicUsize = AtomicUsize::new(16);
+    pub static PASSIVE_EXPIRE_KEYS_PER_LOOP: AtomicUsize = AtomicUsize::new(3);
+    pub static EXPIRE_EVENT_PUBSUB: AtomicBool = AtomicBool::new(true);
+
+    pub fn enable_active_expire() -> bool {
+        ENABLE_ACTIVE_EXPIRE.load(Relaxed)
+    }
+    pub fn expire_event_pubsub() -> bool {
+        EXPIRE_EVENT_PUBSUB.load(Relaxed)
+    }
+    pub fn passive_expire_keys_per_loop() -> usize {
+        PASSIVE_EXPIRE_KEYS_PER_LOOP.load(Relaxed)
+    }
 }
 
-/// Sets the configuration once, at load.
+/// The current settings as one snapshot.
+pub fn config() -> Config {
+    use settings::*;
+    use std::sync::atomic::Ordering::Relaxed;
+    Config {
+        enable_active_expire: ENABLE_ACTIVE_EXPIRE.load(Relaxed),
+        active_expire_period: ACTIVE_EXPIRE_PERIOD.load(Relaxed),
+        active_expire_keys_per_loop: ACTIVE_EXPIRE_KEYS_PER_LOOP.load(Relaxed),
+        active_expire_cycle_ms: ACTIVE_EXPIRE_CYCLE_MS.load(Relaxed),
+        active_expire_dbs_per_loop: ACTIVE_EXPIRE_DBS_PER_LOOP.load(Relaxed),
+        passive_expire_keys_per_loop: PASSIVE_EXPIRE_KEYS_PER_LOOP.load(Relaxed),
+        expire_event_pubsub: EXPIRE_EVENT_PUBSUB.load(Relaxed),
+        compact_max_entries: crate::compact::Thresholds::max_entries(),
+        compact_max_value: crate::compact::Thresholds::max_value(),
+    }
+}
+
+/// Sets every setting (at load, after the load arguments were read over the config file's values).
 pub fn set_config(c: Config) {
-    let _ = CONFIG.set(c);
+    use settings::*;
+    use std::sync::atomic::Ordering::Relaxed;
+    ENABLE_ACTIVE_EXPIRE.store(c.enable_active_expire, Relaxed);
+    ACTIVE_EXPIRE_PERIOD.store(c.active_expire_period, Relaxed);
+    ACTIVE_EXPIRE_KEYS_PER_LOOP.store(c.active_expire_keys_per_loop, Relaxed);
+    ACTIVE_EXPIRE_CYCLE_MS.store(c.active_expire_cycle_ms, Relaxed);
+    ACTIVE_EXPIRE_DBS_PER_LOOP.store(c.active_expire_dbs_per_loop, Relaxed);
+    PASSIVE_EXPIRE_KEYS_PER_LOOP.store(c.passive_expire_keys_per_loop, Relaxed);
+    EXPIRE_EVENT_PUBSUB.store(c.expire_event_pubsub, Relaxed);
+    crate::compact::Thresholds::set_max_entries(c.compact_max_entries);
+    crate::compact::Thresholds::set_max_value(c.compact_max_value);
+}
+
+/// Counters of the INFO section, in atomics (INFO reads them without the state's lock).
+pub mod stats {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    use super::Removal;
+
+    static EXPIRED_ACTIVE: AtomicU64 = AtomicU64::new(0);
+    static EXPIRED_PASSIVE: AtomicU64 = AtomicU64::new(0);
+    static CYCLES: AtomicU64 = AtomicU64::new(0);
+    static CYCLE_MICROS: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn count(how: Removal, n: u64) {
+        match how {
+            Removal::Active => EXPIRED_ACTIVE.fetch_add(n, Relaxed),
+            Removal::Passive => EXPIRED_PASSIVE.fetch_add(n, Relaxed),
+        };
+    }
+
+    pub(super) fn cycle(micros: u64) {
+        CYCLES.fetch_add(1, Relaxed);
+        CYCLE_MICROS.fetch_add(micros, Relaxed);
+    }
+
+    /// Fields removed by active expiry, all databases.
+    pub fn expired_active() -> u64 {
+        EXPIRED_ACTIVE.load(Relaxed)
+    }
+
+    /// Fields removed by passive expiry (reads and writes), all databases.
+    pub fn expired_passive() -> u64 {
+        EXPIRED_PASSIVE.load(Relaxed)
+    }
+
+    /// Active-expiry cycles run.
+    pub fn cycles() -> u64 {
+        CYCLES.load(Relaxed)
+    }
+
+    /// Time spent in active-expiry cycles, microseconds.
+    pub fn cycle_micros() -> u64 {
+        CYCLE_MICROS.load(Relaxed)
+    }
 }
 
 /// How expired fields were removed (the two counters of §4.31).
@@ -230,6 +374,7 @@ impl State {
         }
         let c = self.counters.entry(db).or_default();
         let n = n as u64;
+        stats::count(how, n);
         match how {
             Removal::Active => c.active = c.active.saturating_add(n),
             Removal::Passive => c.passive = c.passive.saturating_add(n),
@@ -297,6 +442,7 @@ impl State {
         c.max_us = c.max_us.max(micros);
         c.total_us = c.total_us.saturating_add(micros);
         c.cycles += 1;
+        stats::cycle(micros);
         c.stopped_at = stopped_at;
         if last.is_some() {
             c.last_visited = last;

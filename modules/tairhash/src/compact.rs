@@ -199,6 +199,9 @@ fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
     })
 }
 
+/// An entry to encode: name, value, version, expiry.
+type NewEntry<'a> = (&'a [u8], &'a [u8], u64, Option<Expiry>);
+
 /// A small hash in one buffer.
 #[derive(Clone, Default)]
 pub(crate) struct Compact {
@@ -257,7 +260,7 @@ impl Compact {
         &mut self,
         count: usize,
         range: Range<usize>,
-        entry: Option<(&[u8], &[u8], u64, Option<Expiry>)>,
+        entry: Option<NewEntry<'_>>,
     ) {
         let (_, first) = self.header();
         if count == 0 {

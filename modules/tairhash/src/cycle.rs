@@ -141,6 +141,9 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
 
 /// One active-expiry cycle.
 fn cycle(ctx: &Ctx) {
+    if !active::settings::enable_active_expire() {
+        return;
+    }
     let flags = ctx.flags();
     let idle = flag::REPLICA | flag::LOADING | flag::ASYNC_LOADING;
     if flags & idle != 0 || ctx.avoid_replica_traffic() {
@@ -159,7 +162,7 @@ fn cycle(ctx: &Ctx) {
     let plan = active::with(|s| s.plan(cfg.active_expire_dbs_per_loop)).unwrap_or_default();
     let mut budget = Budget {
         started,
-        time: Duration::from_millis(cfg.active_expire_cycle_ms),
+        time: Duration::from_millis(cfg.cycle_budget_ms()),
         fields_left: match cfg.active_expire_keys_per_loop {
             0 => u64::MAX,
             n => n,
@@ -177,13 +180,28 @@ fn cycle(ctx: &Ctx) {
     active::with(|s| s.cycle_done(micros, stopped, last));
 }
 
+/// The timer ticks at least this often, so a period or an `enable-active-expire` changed at run time
+/// (CONFIG SET) takes effect within one tick, not after the old period.
+const MAX_TICK_MS: u64 = 100;
+
+/// When the last cycle started (ms since the module's first tick).
+static LAST_CYCLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn arm(ctx: &Ctx) {
-    let period = i64::try_from(config().active_expire_period).unwrap_or(i64::MAX);
-    ctx.create_timer(period, on_timer);
+    let period = config().active_expire_period.clamp(1, MAX_TICK_MS);
+    ctx.create_timer(i64::try_from(period).unwrap_or(1), on_timer);
 }
 
 fn on_timer(ctx: &Ctx) {
-    let _ = ctx.catch_write(|| cycle(ctx));
+    use std::sync::atomic::Ordering::Relaxed;
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let now =
+        u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX);
+    let period = config().active_expire_period;
+    if now.saturating_sub(LAST_CYCLE.load(Relaxed)) >= period || period <= MAX_TICK_MS {
+        LAST_CYCLE.store(now, Relaxed);
+        let _ = ctx.catch_write(|| cycle(ctx));
+    }
     arm(ctx);
 }
 
@@ -279,8 +297,7 @@ pub fn start(ctx: &Ctx) -> Result<(), String> {
     let types = NOTIFY_GENERIC | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_LOADED;
     events::subscribe_keyspace(ctx, types, on_keyspace)?;
     events::subscribe_server(ctx, on_server_event)?;
-    if config().enable_active_expire {
-        arm(ctx);
-    }
+    // Always armed: `enable-active-expire` may be switched on at run time.
+    arm(ctx);
     Ok(())
 }

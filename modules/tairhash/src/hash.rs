@@ -211,6 +211,39 @@ enum Repr {
     Big(Box<Big>),
 }
 
+/// Values alive in each encoding (INFO `keys_compact` / `keys_big`; values being built count too).
+pub mod census {
+    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+    pub(super) static COMPACT: AtomicI64 = AtomicI64::new(0);
+    pub(super) static BIG: AtomicI64 = AtomicI64::new(0);
+
+    pub fn compact() -> u64 {
+        u64::try_from(COMPACT.load(Relaxed)).unwrap_or(0)
+    }
+
+    pub fn big() -> u64 {
+        u64::try_from(BIG.load(Relaxed)).unwrap_or(0)
+    }
+
+    pub(super) fn add(compact: bool, n: i64) {
+        if compact { &COMPACT } else { &BIG }.fetch_add(n, Relaxed);
+    }
+}
+
+impl Repr {
+    fn counted(self) -> Self {
+        census::add(matches!(self, Repr::Compact(_)), 1);
+        self
+    }
+}
+
+impl Drop for TairHash {
+    fn drop(&mut self) {
+        census::add(self.is_compact(), -1);
+    }
+}
+
 /// The stored fields of either encoding.
 enum FieldIter<'a> {
     Compact(compact::Iter<'a>),
@@ -255,7 +288,7 @@ impl Default for TairHash {
 impl TairHash {
     pub fn new() -> Self {
         TairHash {
-            repr: Repr::Compact(Compact::default()),
+            repr: Repr::Compact(Compact::default()).counted(),
         }
     }
 
@@ -349,6 +382,8 @@ impl TairHash {
         for e in c.iter() {
             big.insert_new(FieldBox::new(e.name, e.value, e.version, e.expiry));
         }
+        census::add(true, -1);
+        census::add(false, 1);
         self.repr = Repr::Big(Box::new(big));
     }
 
@@ -767,7 +802,7 @@ impl TairHash {
     pub(crate) fn for_load(count: u64) -> Self {
         if count > Thresholds::max_entries() as u64 {
             TairHash {
-                repr: Repr::Big(Box::new(Big::with_capacity(0, 0))),
+                repr: Repr::Big(Box::new(Big::with_capacity(0, 0))).counted(),
             }
         } else {
             Self::new()
@@ -821,7 +856,7 @@ impl Clone for TairHash {
     fn clone(&self) -> Self {
         match &self.repr {
             Repr::Compact(c) => TairHash {
-                repr: Repr::Compact(c.clone()),
+                repr: Repr::Compact(c.clone()).counted(),
             },
             Repr::Big(b) => {
                 let mut big = Big::with_capacity(b.table.len(), b.expiry.len());
@@ -829,7 +864,7 @@ impl Clone for TairHash {
                     big.insert_new(f.duplicate());
                 }
                 TairHash {
-                    repr: Repr::Big(Box::new(big)),
+                    repr: Repr::Big(Box::new(big)).counted(),
                 }
             }
         }

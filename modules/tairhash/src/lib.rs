@@ -7,14 +7,15 @@
 //! - [`commands`] (writes) and [`reads`]: one function per command; [`cmd_args`] their options;
 //! - `access`: the command's clock and role, opening keys, passive expiry and the effects of removing
 //!   expired fields; EXHSCAN's MATCH is `tair_common::glob`;
-//! - `active`: load arguments, the per-database registries and the statistics; `cycle`: the active
-//!   expiry timer and the keyspace / server events that keep the registries right;
+//! - `active`: load arguments and settings, the per-database registries and the statistics; `cycle`:
+//!   the active expiry timer and the keyspace / server events that keep the registries right;
+//! - `configs`: the configs `tairhash.*` and the INFO fields; `docs`: COMMAND DOCS of every command;
 //! - [`persist`]: the module type's callbacks.
 //!
 //! The pure layer knows nothing of the server:
 //!
 //! - [`hash`]: the value type [`TairHash`] and every operation the commands need, [`options`] their
-//!   options, outcomes and errors;
+//!   options, outcomes and errors; [`compact`]: the one-buffer encoding of small values;
 //! - `field` (the one-allocation field block) and `table` (the chained field table with a resumable
 //!   cursor), crate-private;
 //! - [`expire`]: the per-key expiry index and the per-database [`ExpiryRegistry`];
@@ -35,9 +36,11 @@ mod active;
 pub mod cmd_args;
 pub mod codec;
 pub mod commands;
-mod cycle;
-pub mod expire;
 pub mod compact;
+mod configs;
+mod cycle;
+mod docs;
+pub mod expire;
 pub(crate) mod field;
 pub mod hash;
 pub mod number;
@@ -151,9 +154,10 @@ pub static COMMANDS: [CommandDef; 31] = [
     cmd!("exhdelrepl", commands::exhdel, "write fast", -3, RW),
 ];
 
-/// Reads the load arguments, then hooks the events and starts active expiry.
+/// Reads the load arguments (over what the config file set: a load argument given wins), then hooks
+/// the events and starts active expiry.
 fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
-    active::set_config(Config::from_load_args(load_args)?);
+    active::set_config(active::config().with_load_args(load_args)?);
     cycle::start(ctx)
 }
 
@@ -164,9 +168,11 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: active::LOAD_ARGS,
     init: Some(init),
+    configs: &configs::CONFIGS,
+    info: &configs::INFO,
+    docs: &docs::DOCS,
     // A write keeps two structures in step (table + expiry heap / table + order tree).
     write_panic_aborts: true,
-    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);

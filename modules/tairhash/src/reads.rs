@@ -251,7 +251,7 @@ pub fn exhscan(ctx: &Ctx, args: Args) -> CmdResult {
 
 /// EXHEXPIREINFO
 pub fn exhexpireinfo(ctx: &Ctx, _args: Args) -> CmdResult {
-    let text = active::with(|s| s.info(config())).unwrap_or_default();
+    let text = active::with(|s| s.info(&config())).unwrap_or_default();
     ctx.reply_bulk(text.as_bytes());
     Ok(())
 }
