@@ -256,12 +256,7 @@ impl Compact {
     }
 
     /// Replaces the bytes `range` of the buffer by `entry` (encoded), with `count` fields after it.
-    fn splice(
-        &mut self,
-        count: usize,
-        range: Range<usize>,
-        entry: Option<NewEntry<'_>>,
-    ) {
+    fn splice(&mut self, count: usize, range: Range<usize>, entry: Option<NewEntry<'_>>) {
         let (_, first) = self.header();
         if count == 0 {
             self.buf = Box::default();
