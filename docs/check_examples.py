@@ -80,7 +80,7 @@ class Server:
             ["valkey-cli", "-p", str(self.port), "--no-raw"],
             input=(line + "\n").encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             timeout=30,
-        ).stdout.decode("utf-8", "replace")
+        ).stdout.decode("utf-8", "replace").replace("\r\n", "\n")
         return out.rstrip("\n").split("\n") if out.strip("\n") else []
 
     def stop(self):
