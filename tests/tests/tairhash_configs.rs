@@ -1,0 +1,371 @@
+//! tairhash as a first-class citizen (issue #16) and its compact encoding (issue #13), against real
+//! servers: every config `tairhash.*` readable, settable, refused with a bad value (unchanged),
+//! effective, set by the old load-argument spelling and kept through CONFIG REWRITE + restart; the INFO
+//! fields moving with the workload; COMMAND DOCS for every command of the module; the compact and the
+//! big encoding answering alike, across the conversion, RDB and DUMP.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use tair_tests::redis::Connection;
+use tair_tests::*;
+
+/// (name, default, a valid other value, bad values).
+const CONFIGS: [(&str, &str, &str, &[&str]); 9] = [
+    ("enable-active-expire", "yes", "no", &["maybe", "2"]),
+    (
+        "active-expire-period",
+        "100",
+        "250",
+        &["0", "-1", "x", "86400001"],
+    ),
+    ("active-expire-keys-per-loop", "0", "500", &["-1", "1.5"]),
+    ("active-expire-cycle-ms", "25", "10", &["0", "abc"]),
+    ("active-expire-dbs-per-loop", "16", "2", &["0", "65537"]),
+    ("passive-expire-keys-per-loop", "3", "0", &["-1", "1000001"]),
+    ("expire-event-pubsub", "yes", "no", &["on1", ""]),
+    ("compact-max-entries", "64", "128", &["-1", "65536"]),
+    ("compact-max-value", "64", "16", &["-1", "x"]),
+];
+
+fn get(c: &mut Connection, name: &str) -> String {
+    config_get(c, &format!("tairhash.{name}"))
+}
+
+fn info_u64(c: &mut Connection, field: &str) -> u64 {
+    let v = info_field(c, "tairhash", &format!("tairhash_{field}"))
+        .unwrap_or_else(|| panic!("INFO tairhash has no tairhash_{field}"));
+    v.parse().unwrap()
+}
+
+#[test]
+fn configs_readable_settable_refused() {
+    let server = Server::with_modules(&["tairhash"]);
+    let mut c = server.conn();
+    let all: Vec<String> = query(&mut c, &["CONFIG", "GET", "tairhash.*"]);
+    assert_eq!(all.len(), 2 * CONFIGS.len(), "{all:?}");
+    for (name, default, other, bad) in CONFIGS {
+        assert_eq!(get(&mut c, name), default, "{name}");
+        let full = format!("tairhash.{name}");
+        let _: () = query(&mut c, &["CONFIG", "SET", &full, other]);
+        assert_eq!(get(&mut c, name), other, "{name}");
+        for b in bad {
+            let e = cmd_err(&mut c, &["CONFIG", "SET", &full, b]);
+            assert!(e.contains("CONFIG SET failed"), "{name} {b:?}: {e}");
+            assert_eq!(get(&mut c, name), other, "{name} changed by {b:?}");
+        }
+        let _: () = query(&mut c, &["CONFIG", "SET", &full, default]);
+    }
+}
+
+#[test]
+fn load_arguments_set_the_configs() {
+    let server = Server::builder()
+        .module_args(
+            "tairhash",
+            &[
+                "active_expire_period",
+                "1000",
+                "enable_active_expire",
+                "0",
+                "compact_max_entries",
+                "5",
+                "compact_max_value",
+                "7",
+                "passive_expire_keys_per_loop",
+                "9",
+                "expire_event_pubsub",
+                "0",
+            ],
+        )
+        .start();
+    let mut c = server.conn();
+    assert_eq!(get(&mut c, "active-expire-period"), "1000");
+    assert_eq!(get(&mut c, "enable-active-expire"), "no");
+    assert_eq!(get(&mut c, "compact-max-entries"), "5");
+    assert_eq!(get(&mut c, "compact-max-value"), "7");
+    assert_eq!(get(&mut c, "passive-expire-keys-per-loop"), "9");
+    assert_eq!(get(&mut c, "expire-event-pubsub"), "no");
+    // A value of 8 bytes passes compact-max-value 7.
+    let before = info_u64(&mut c, "keys_big");
+    let _: i64 = query(&mut c, &["EXHSET", "k", "f", "12345678"]);
+    assert_eq!(info_u64(&mut c, "keys_big"), before + 1);
+}
+
+/// Shortening the period at run time makes fields go sooner; the cycle and expiry counters move.
+#[test]
+fn period_shortened_at_run_time() {
+    let server = Server::builder()
+        .module_args("tairhash", &["active_expire_period", "3600000"])
+        .start();
+    let mut c = server.conn();
+    let _: i64 = query(&mut c, &["EXHSET", "k", "a", "1", "PX", "1"]);
+    let _: i64 = query(&mut c, &["EXHSET", "k", "b", "1", "PX", "1"]);
+    let cycles = info_u64(&mut c, "active_expire_cycles");
+    std::thread::sleep(Duration::from_millis(600));
+    // Nothing reads the fields: they stay stored until a cycle runs, and none runs within the hour.
+    let n: i64 = query(&mut c, &["EXHLEN", "k"]);
+    assert_eq!(n, 2);
+    assert_eq!(info_u64(&mut c, "active_expire_cycles"), cycles);
+    assert_eq!(info_u64(&mut c, "expired_fields_active"), 0);
+    let _: () = query(
+        &mut c,
+        &["CONFIG", "SET", "tairhash.active-expire-period", "10"],
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the fields expired actively",
+        || query::<i64, _>(&mut c, &["EXISTS", "k"]) == 0,
+    );
+    assert_eq!(info_u64(&mut c, "expired_fields_active"), 2);
+    assert!(info_u64(&mut c, "active_expire_cycles") > cycles);
+    // Switching active expiry off at run time stops it; on again, it resumes.
+    let _: () = query(
+        &mut c,
+        &["CONFIG", "SET", "tairhash.enable-active-expire", "no"],
+    );
+    let _: i64 = query(&mut c, &["EXHSET", "k2", "a", "1", "PX", "1"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(query::<i64, _>(&mut c, &["EXHLEN", "k2"]), 1);
+    let _: () = query(
+        &mut c,
+        &["CONFIG", "SET", "tairhash.enable-active-expire", "yes"],
+    );
+    wait_until(Duration::from_secs(10), "k2 expired actively", || {
+        query::<i64, _>(&mut c, &["EXISTS", "k2"]) == 0
+    });
+    assert!(info_u64(&mut c, "active_expire_time_us") > 0);
+}
+
+/// `passive-expire-keys-per-loop`: how many other expired fields a write removes from its key.
+#[test]
+fn passive_limit_at_run_time() {
+    let server = Server::builder()
+        .module_args("tairhash", &["enable_active_expire", "0"])
+        .start();
+    let mut c = server.conn();
+    let _: () = query(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "tairhash.passive-expire-keys-per-loop",
+            "0",
+        ],
+    );
+    for f in ["a", "b", "c", "d", "e"] {
+        let _: i64 = query(&mut c, &["EXHSET", "k", f, "1", "PX", "1"]);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let _: i64 = query(&mut c, &["EXHSET", "k", "live", "1"]);
+    assert_eq!(query::<i64, _>(&mut c, &["EXHLEN", "k"]), 6);
+    assert_eq!(info_u64(&mut c, "expired_fields_passive"), 0);
+    let _: () = query(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "tairhash.passive-expire-keys-per-loop",
+            "3",
+        ],
+    );
+    let _: i64 = query(&mut c, &["EXHSET", "k", "live", "2"]);
+    assert_eq!(query::<i64, _>(&mut c, &["EXHLEN", "k"]), 3);
+    assert_eq!(info_u64(&mut c, "expired_fields_passive"), 3);
+}
+
+/// The thresholds decide the encoding (INFO keys_compact / keys_big); replies, DUMP and digests are
+/// the same in both, and a value converts once, in place.
+#[test]
+fn compact_thresholds_and_conversion() {
+    let server = Server::with_modules(&["tairhash"]);
+    let mut c = server.conn();
+    let _: () = query(
+        &mut c,
+        &["CONFIG", "SET", "tairhash.compact-max-entries", "3"],
+    );
+    let (compact0, big0) = (
+        info_u64(&mut c, "keys_compact"),
+        info_u64(&mut c, "keys_big"),
+    );
+    let write = |c: &mut Connection, key: &str, n: usize| {
+        for i in 0..n {
+            let f = format!("f{i}");
+            let _: i64 = query(
+                c,
+                &["EXHSET", key, &f, "v", "ABS", "7", "PXAT", "4102444800000"],
+            );
+        }
+    };
+    write(&mut c, "small", 3);
+    write(&mut c, "big", 4);
+    assert_eq!(info_u64(&mut c, "keys_compact"), compact0 + 1);
+    assert_eq!(info_u64(&mut c, "keys_big"), big0 + 1);
+    // The same content written into a compact value and into a big one: equal digests and replies.
+    let _: () = query(
+        &mut c,
+        &["CONFIG", "SET", "tairhash.compact-max-entries", "64"],
+    );
+    write(&mut c, "big-as-compact", 4);
+    let d1 = digest_value(&mut c, "big");
+    let d2 = digest_value(&mut c, "big-as-compact");
+    assert_eq!(d1, d2);
+    let mut a: Vec<Vec<u8>> = query(&mut c, &["EXHGETALL", "big"]);
+    let mut b: Vec<Vec<u8>> = query(&mut c, &["EXHGETALL", "big-as-compact"]);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    // A long value converts.
+    let long = "x".repeat(65);
+    let big_before = info_u64(&mut c, "keys_big");
+    let _: i64 = query(&mut c, &["EXHSET", "small", "long", &long]);
+    assert_eq!(info_u64(&mut c, "keys_big"), big_before + 1);
+    assert_eq!(
+        query::<Vec<u8>, _>(&mut c, &["EXHGET", "small", "long"]),
+        long.as_bytes()
+    );
+    // Both encodings through DEBUG RELOAD keep their digests; deleting frees the counts.
+    let before = digest(&mut c);
+    server.debug_reload(&mut c);
+    assert_eq!(digest(&mut c), before);
+    let _: i64 = query(&mut c, &["DEL", "small", "big", "big-as-compact"]);
+    assert_eq!(info_u64(&mut c, "keys_compact"), compact0);
+    assert_eq!(info_u64(&mut c, "keys_big"), big0);
+}
+
+#[test]
+fn command_docs_cover_every_command() {
+    let server = Server::with_modules(&["tairhash"]);
+    let mut c = server.conn();
+    let names: Vec<String> = query(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "MODULE", "tairhash"],
+    );
+    assert_eq!(names.len(), 31, "{names:?}");
+    for name in names {
+        let docs = cmd(&mut c, &["COMMAND", "DOCS", &name]).unwrap();
+        let text = show(&docs);
+        let Value::Map(top) = &docs else {
+            let Value::Array(items) = &docs else {
+                panic!("{name}: {text}")
+            };
+            assert_eq!(items.len(), 2, "{name}: {text}");
+            check_doc(&name, &items[1], &text);
+            continue;
+        };
+        assert_eq!(top.len(), 1, "{name}: {text}");
+        check_doc(&name, &top[0].1, &text);
+    }
+}
+
+fn check_doc(name: &str, doc: &Value, text: &str) {
+    let Value::Array(kv) = doc else {
+        panic!("{name}: {text}")
+    };
+    let field = |k: &str| {
+        kv.chunks(2)
+            .find(|p| value_text(&p[0]).as_deref() == Some(k))
+            .map(|p| p[1].clone())
+    };
+    let summary = field("summary")
+        .and_then(|v| value_text(&v))
+        .unwrap_or_default();
+    assert!(!summary.is_empty(), "{name}: no summary in {text}");
+    assert!(field("complexity").is_some(), "{name}: no complexity");
+    assert!(field("since").is_some(), "{name}: no since");
+    let args = match field("arguments") {
+        Some(Value::Array(a)) => a.len(),
+        _ => 0,
+    };
+    if name == "exhexpireinfo" {
+        assert_eq!(args, 0, "{name}");
+    } else {
+        assert!(args >= 1, "{name}: no arguments in {text}");
+    }
+}
+
+// ---- CONFIG REWRITE + restart ---------------------------------------------------------------------
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(conf: &Path) -> Child {
+    Command::new("valkey-server")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn connect(port: u16) -> Connection {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) {
+            if let Ok(mut c) = client.get_connection() {
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return c;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "server on {port} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop(mut child: Child, c: &mut Connection) {
+    let _ = cmd(c, &["SHUTDOWN", "NOSAVE"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn configs_survive_rewrite_and_restart() {
+    let dir = std::env::temp_dir().join(format!("tairhash-configs-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let conf = dir.join("valkey.conf");
+    fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsave \"\"\nappendonly no\nloadmodule {}\n",
+            dir.display(),
+            module_path("tairhash").display()
+        ),
+    )
+    .unwrap();
+    let child = spawn(&conf);
+    let mut c = connect(port);
+    for (name, _, other, _) in CONFIGS {
+        let _: () = query(
+            &mut c,
+            &["CONFIG", "SET", &format!("tairhash.{name}"), other],
+        );
+    }
+    let _: () = query(&mut c, &["CONFIG", "REWRITE"]);
+    stop(child, &mut c);
+    let text = fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("tairhash.active-expire-period 250"), "{text}");
+    let child = spawn(&conf);
+    let mut c = connect(port);
+    for (name, _, other, _) in CONFIGS {
+        assert_eq!(get(&mut c, name), other, "{name} after restart");
+    }
+    stop(child, &mut c);
+    let _ = fs::remove_dir_all(&dir);
+}
