@@ -6,7 +6,7 @@ MODULES := tairstring tairhash tairzset tairdoc tairbloom tairgis
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIPPY_LINTS := -D warnings -W clippy::unwrap_used -W clippy::panic -W clippy::indexing_slicing
 
-.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop
+.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop fuzz test-valgrind
 
 ## deps: install what a fresh Debian 12 machine lacks (Valkey 8 from bookworm-backports, Redis 7.0,
 ## clang/libclang for the redis-module crate's bindgen).
@@ -83,6 +83,12 @@ test-docker: docker
 	@command -v docker-compose >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose
 	TAIR_IMAGE=$(DOCKER_IMAGE) TAIR_DOCKER_MODULES="$(MODULES)" \
 	  $(CARGO) test --release -p tair-tests --features docker --test docker
+
+## fuzz: every cargo-fuzz target of fuzz/ (all six modules) for FUZZ_SECONDS each (default 30), two at a
+## time; fails on any finding (scripts/fuzz.sh installs cargo-fuzz when missing).
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## bench: every group of bench/run.sh (module beside native, pinned, five rounds), then bench/results.md and
 ## bench/chart.svg from its table (bench/report.py). GROUPS="string hash" picks groups.
