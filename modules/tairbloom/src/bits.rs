@@ -18,14 +18,14 @@ const PAGE_MASK: u64 = (PAGE_BYTES as u64) - 1;
 /// A fixed-length array of bytes in pages; every position outside it reads as 0 and ignores writes.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct BitArray {
-    pages: Vec<Box<[u8]>>,
-    len: usize,
+    /// One page (every filter up to 524,288 bits) lives inside the array itself: no second block.
+    pages: smallvec::SmallVec<[Box<[u8]>; 1]>,
 }
 
 impl std::fmt::Debug for BitArray {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BitArray")
-            .field("bytes", &self.len)
+            .field("bytes", &self.len())
             .finish_non_exhaustive()
     }
 }
@@ -36,24 +36,39 @@ impl BitArray {
         let pages = (0..len.div_ceil(PAGE_BYTES))
             .map(|i| vec![0u8; PAGE_BYTES.min(len - i * PAGE_BYTES)].into_boxed_slice())
             .collect();
-        Self { pages, len }
+        Self { pages }
     }
 
     /// A copy of `bytes`.
     pub fn from_bytes(bytes: &[u8]) -> Self {
         Self {
             pages: bytes.chunks(PAGE_BYTES).map(Box::from).collect(),
-            len: bytes.len(),
         }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.len
+        // Every page but the last is full.
+        match self.pages.last() {
+            Some(last) => (self.pages.len() - 1) * PAGE_BYTES + last.len(),
+            None => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.pages.is_empty()
+    }
+
+    /// Bytes the allocator holds for the array: the pages (a short last page rounded up to the
+    /// allocator's size class, roughly) and the spilled page list.
+    pub fn allocated(&self) -> usize {
+        let pages: usize = self.pages.iter().map(|p| size_class(p.len())).sum();
+        let list = if self.pages.spilled() {
+            size_class(self.pages.capacity() * std::mem::size_of::<Box<[u8]>>())
+        } else {
+            0
+        };
+        pages + list
     }
 
     /// Bit `pos` as 0 or 1 (0 past the end).
@@ -96,7 +111,7 @@ impl BitArray {
 
     /// Appends bytes `offset .. offset + len` (clipped to the array) to `out`.
     pub fn read_into(&self, offset: usize, len: usize, out: &mut Vec<u8>) {
-        let end = offset.saturating_add(len).min(self.len);
+        let end = offset.saturating_add(len).min(self.len());
         let mut at = offset;
         while at < end {
             let (page, off) = (at >> PAGE_SHIFT, at & (PAGE_BYTES - 1));
@@ -113,7 +128,7 @@ impl BitArray {
     /// inside the array.
     pub fn write_at(&mut self, offset: usize, data: &[u8]) -> bool {
         match offset.checked_add(data.len()) {
-            Some(end) if end <= self.len => {}
+            Some(end) if end <= self.len() => {}
             _ => return false,
         }
         let mut at = offset;
@@ -137,7 +152,7 @@ impl BitArray {
 
     /// The whole array as one contiguous copy.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.len);
+        let mut v = Vec::with_capacity(self.len());
         for p in &self.pages {
             v.extend_from_slice(p);
         }
@@ -154,12 +169,54 @@ impl BitArray {
     }
 }
 
+/// The block jemalloc hands out for `n` bytes (its size classes: multiples of 16 up to 128, then four
+/// classes per doubling; pages of 64 KiB are exact).
+pub fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return if n == 0 { 0 } else { 8 };
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    // Four classes between 2^k and 2^(k+1): spacing 2^(k-2).
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let spacing = 1usize << (k - 2);
+    n.div_ceil(spacing).saturating_mul(spacing)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn pattern(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn size_classes() {
+        let want = [
+            (1, 8),
+            (9, 16),
+            (17, 32),
+            (100, 112),
+            (128, 128),
+            (129, 160),
+            (144, 160),
+            (161, 192),
+            (256, 256),
+            (257, 320),
+            (312, 320),
+            (40_000, 40_960),
+            (65_536, 65_536),
+        ];
+        for (n, c) in want {
+            assert_eq!(size_class(n), c, "{n}");
+        }
+        assert_eq!(BitArray::zeroed(144).allocated(), 160);
+        assert_eq!(
+            BitArray::zeroed(PAGE_BYTES * 2 + 144).allocated(),
+            2 * PAGE_BYTES + 160 + 64
+        );
     }
 
     #[test]

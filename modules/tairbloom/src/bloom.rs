@@ -1,6 +1,6 @@
 //! The scalable Bloom filter value (spec §2.4–2.5) and its introspection (§4.6–4.8).
 
-use crate::bits::BitArray;
+use crate::bits::{size_class, BitArray};
 use crate::sizing::{self, Shape, GROWTH, MAX_FILTERS, SIZE_LIMIT_BYTES, TIGHTENING};
 use crate::sub_filter::{ItemHash, SubFilter};
 
@@ -45,12 +45,12 @@ impl std::error::Error for BloomError {}
 pub struct ScalableBloom {
     error_rate: f64,
     capacity: u64,
-    filters: Vec<SubFilter>,
-    /// Σ items_i.
-    items: u64,
-    /// Σ bytes_i.
-    size: u64,
+    /// Sub-filter 0 lives inside the value (the whole value block is 96 bytes, one size class): a filter
+    /// that never grew is two blocks, this one and its bit array.
+    filters: Filters,
 }
+
+type Filters = smallvec::SmallVec<[SubFilter; 1]>;
 
 /// Allocates a zeroed bit array; the caller has already checked `bytes` against the size limit.
 fn zeroed(bytes: u64) -> BitArray {
@@ -74,9 +74,7 @@ impl ScalableBloom {
         Ok(Self {
             error_rate,
             capacity,
-            size: filter.bytes(),
-            items: 0,
-            filters: vec![filter],
+            filters: smallvec::smallvec![filter],
         })
     }
 
@@ -93,28 +91,16 @@ impl ScalableBloom {
         Self {
             error_rate: DEFAULT_ERROR_RATE,
             capacity: DEFAULT_CAPACITY,
-            size: filter.bytes(),
-            items: 0,
-            filters: vec![filter],
+            filters: smallvec::smallvec![filter],
         }
     }
 
     /// Assembles a filter from validated parts (the loaders).
     pub(crate) fn from_validated(error_rate: f64, capacity: u64, filters: Vec<SubFilter>) -> Self {
-        let items = filters
-            .iter()
-            .map(SubFilter::items)
-            .fold(0u64, u64::saturating_add);
-        let size = filters
-            .iter()
-            .map(SubFilter::bytes)
-            .fold(0u64, u64::saturating_add);
         Self {
             error_rate,
             capacity,
-            filters,
-            items,
-            size,
+            filters: Filters::from_vec(filters),
         }
     }
 
@@ -139,7 +125,6 @@ impl ScalableBloom {
             // Test-and-set in one pass: if every bit was already set, nothing changed.
             if last.insert(h) {
                 last.count_item();
-                self.items = self.items.saturating_add(1);
                 return Ok(true);
             }
             return Ok(false);
@@ -151,7 +136,6 @@ impl ScalableBloom {
         if let Some(last) = self.filters.last_mut() {
             last.insert(h);
             last.count_item();
-            self.items = self.items.saturating_add(1);
         }
         Ok(true)
     }
@@ -163,14 +147,12 @@ impl ScalableBloom {
         }
         let i = u32::try_from(self.filters.len()).map_err(|_| BloomError::SizeLimit)?;
         let shape = sizing::shape(self.error_rate, self.capacity, i)?;
-        let size = self
-            .size
+        self.size()
             .checked_add(shape.bytes())
             .filter(|&s| s <= SIZE_LIMIT_BYTES)
             .ok_or(BloomError::SizeLimit)?;
         self.filters
             .push(SubFilter::from_parts(shape, 0, zeroed(shape.bytes())));
-        self.size = size;
         Ok(())
     }
 
@@ -205,7 +187,10 @@ impl ScalableBloom {
 
     /// Items inserted: Σ items_i (TFBFCARD).
     pub fn card(&self) -> u64 {
-        self.items
+        self.filters
+            .iter()
+            .map(SubFilter::items)
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Target error rate p.
@@ -228,7 +213,10 @@ impl ScalableBloom {
 
     /// Σ bytes_i (bit arrays only).
     pub fn size(&self) -> u64 {
-        self.size
+        self.filters
+            .iter()
+            .map(SubFilter::bytes)
+            .fold(0u64, u64::saturating_add)
     }
 
     /// The sub-filters, oldest first (TFBFDEBUG).
@@ -244,25 +232,36 @@ impl ScalableBloom {
     pub fn info(&self, field: InfoField) -> InfoValue {
         match field {
             InfoField::Capacity => InfoValue::Integer(self.capacity()),
-            InfoField::Size => InfoValue::Integer(self.size),
+            InfoField::Size => InfoValue::Integer(self.size()),
             InfoField::Filters => InfoValue::Integer(self.filters.len() as u64),
-            InfoField::Items => InfoValue::Integer(self.items),
+            InfoField::Items => InfoValue::Integer(self.card()),
             InfoField::Error => InfoValue::Rate(self.error_rate),
             InfoField::Expansion => InfoValue::Integer(u64::from(GROWTH)),
             InfoField::Tightening => InfoValue::Rate(TIGHTENING),
         }
     }
 
-    /// MEMORY USAGE: 64 + Σ(64 + bytes_i).
+    /// MEMORY USAGE: the blocks the allocator holds for the value, each rounded to its size class:
+    /// the value block, the sub-filter list once it left the value, and every bit array's pages.
+    /// (Issue #15: the spec's deterministic 64 + Σ(64 + bytes_i) reported about half of what a big
+    /// scaled filter added to `used_memory`.)
     pub fn mem_usage(&self) -> u64 {
-        self.filters
+        let list = if self.filters.spilled() {
+            size_class(self.filters.capacity() * std::mem::size_of::<SubFilter>())
+        } else {
+            0
+        };
+        let bits = self
+            .filters
             .iter()
-            .fold(64u64, |acc, f| acc.saturating_add(64 + f.bytes()))
+            .map(|f| f.bit_array().allocated())
+            .fold(0usize, usize::saturating_add);
+        (size_class(std::mem::size_of::<Self>()) + list).saturating_add(bits) as u64
     }
 
     /// free_effort: 1 + Σ bytes_i / 1 MiB.
     pub fn free_effort(&self) -> u64 {
-        1 + self.size / (1024 * 1024)
+        1 + self.size() / (1024 * 1024)
     }
 }
 
@@ -535,7 +534,10 @@ mod tests {
         assert!(f.exists(b"item:5"));
         assert!(f.exists(b"item:100"));
         assert!(!f.exists(b"nope"));
-        assert_eq!(f.mem_usage(), 64 + 64 + 144 + 64 + 312);
+        // value block (96) + spilled list of 2 sub-filters (144 -> 160) + bit arrays 144 -> 160, 312 -> 320
+        assert_eq!(std::mem::size_of::<ScalableBloom>(), 96);
+        assert_eq!(f.mem_usage(), 96 + 160 + 160 + 320);
+        assert_eq!(ScalableBloom::with_defaults().mem_usage(), 96 + 160);
         assert_eq!(f.free_effort(), 1);
     }
 
@@ -586,7 +588,6 @@ mod tests {
         let small = ScalableBloom::new(0.01, c);
         let mut f = small.unwrap();
         f.filters[0].set_items_for_test(c);
-        f.items = c;
         // (no clone: that would copy 240 MB)
         let before = (f.card(), f.size(), f.filters().len(), f.capacity());
         assert_eq!(f.add(b"brand new"), Err(BloomError::SizeLimit));

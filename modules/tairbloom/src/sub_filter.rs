@@ -94,11 +94,10 @@ pub struct SubFilter {
     items: u64,
     error_rate: f64,
     hashes: u32,
-    bit_count: u64,
-    /// 2^64 mod bit_count.
-    wrap: u64,
-    /// ceil(2^128 / bit_count).
-    recip: u128,
+    /// m − 1 (m is 2 ..= 2^32): with `hashes` in one word, so a filter's fixed part is 72 bytes.
+    bit_count_minus_1: u32,
+    /// ceil(2^128 / m), as two words (a `u128` field would align the struct to 16 bytes).
+    recip: [u64; 2],
     bits: BitArray,
 }
 
@@ -109,7 +108,7 @@ impl std::fmt::Debug for SubFilter {
             .field("items", &self.items)
             .field("error_rate", &self.error_rate)
             .field("hashes", &self.hashes)
-            .field("bits", &self.bit_count)
+            .field("bits", &self.bits())
             .finish_non_exhaustive()
     }
 }
@@ -120,15 +119,16 @@ impl SubFilter {
     /// `shape.hashes >= 1`.
     pub(crate) fn from_parts(shape: Shape, items: u64, bits: BitArray) -> Self {
         // >= 64 for every valid shape; 2 keeps the reciprocal arithmetic defined regardless.
-        let bit_count = shape.bits.max(2);
+        // At most 2^32 for a shape within the size limit (2^29 bytes).
+        let bit_count = shape.bits.clamp(2, 1 << 32);
+        let recip = reciprocal(bit_count);
         Self {
             capacity: shape.capacity,
             items,
             error_rate: shape.error_rate,
             hashes: shape.hashes,
-            bit_count,
-            wrap: (u64::MAX % bit_count + 1) % bit_count,
-            recip: reciprocal(bit_count),
+            bit_count_minus_1: u32::try_from(bit_count - 1).unwrap_or(u32::MAX),
+            recip: [recip as u64, (recip >> 64) as u64],
             bits,
         }
     }
@@ -154,8 +154,27 @@ impl SubFilter {
     }
 
     /// m_i: number of bits.
+    #[inline(always)]
     pub fn bits(&self) -> u64 {
-        self.bit_count
+        u64::from(self.bit_count_minus_1) + 1
+    }
+
+    #[inline(always)]
+    fn recip(&self) -> u128 {
+        u128::from(self.recip[0]) | (u128::from(self.recip[1]) << 64)
+    }
+
+    /// 2^64 mod m, subtracted when the walk's 64-bit sum wraps.
+    #[inline(always)]
+    fn wrap(&self) -> u64 {
+        let m = self.bits();
+        // (2^64 − 1) mod m + 1, reduced once more: 2^64 mod m.
+        let w = fast_mod(u64::MAX, self.recip(), m) + 1;
+        if w >= m {
+            w - m
+        } else {
+            w
+        }
     }
 
     /// bytes_i = m_i / 8.
@@ -183,19 +202,20 @@ impl SubFilter {
     /// The walk, positioned on probe 0; `step` is filled in by `start_walk`.
     #[inline(always)]
     fn probes(&self, h: &ItemHash) -> Probes {
+        let m = self.bits();
         Probes {
-            pos: fast_mod(h.h1, self.recip, self.bit_count),
+            pos: fast_mod(h.h1, self.recip(), m),
             x: h.h1,
             h2: h.h2,
             step: 0,
-            m: self.bit_count,
-            wrap: self.wrap,
+            m,
+            wrap: self.wrap(),
         }
     }
 
     #[inline(always)]
     fn start_walk(&self, p: &mut Probes) {
-        p.step = fast_mod(p.h2, self.recip, self.bit_count);
+        p.step = fast_mod(p.h2, self.recip(), p.m);
     }
 
     /// Bit `pos` as 0 or 1 (0 out of range, which a valid shape never produces).
@@ -321,9 +341,20 @@ mod tests {
 
     #[test]
     fn wrap_is_two_to_the_64_mod_m() {
-        for m in [64u64, 128, 1152, 2496, 1 << 32, (1 << 32) - 64, 11034688] {
+        for m in [
+            2u64,
+            3,
+            64,
+            128,
+            1152,
+            2496,
+            1 << 32,
+            (1 << 32) - 64,
+            11034688,
+        ] {
             let f = filter(m, 1);
-            assert_eq!(u128::from(f.wrap), (1u128 << 64) % u128::from(m));
+            assert_eq!(u128::from(f.wrap()), (1u128 << 64) % u128::from(m));
+            assert_eq!(f.bits(), m);
         }
     }
 
