@@ -184,7 +184,10 @@ pub fn child_pids(pid: u32) -> Vec<u32> {
     };
     for t in tasks.filter_map(Result::ok) {
         let text = fs::read_to_string(t.path().join("children")).unwrap_or_default();
-        out.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
     }
     out
 }
