@@ -167,7 +167,8 @@ fn a_swapdb_replica_whose_transfer_is_cut_keeps_its_old_data_and_then_converges(
             assert!(killed <= 1);
         }
         wait_until(BACKGROUND_TIMEOUT, "replica stops loading", || {
-            !persistence_flag(&mut rc, &r, "async_loading") && !persistence_flag(&mut rc, "loading")
+            !persistence_flag(&mut rc, &r, "async_loading")
+                && !persistence_flag(&mut rc, &r, "loading")
         });
         r.assert_alive();
         assert_eq!(
