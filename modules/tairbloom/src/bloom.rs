@@ -41,7 +41,7 @@ impl std::error::Error for BloomError {}
 
 /// A scalable Bloom filter: a chain of sub-filters, each twice the capacity of the previous one at half
 /// its error rate. Never empty: it always holds at least sub-filter 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct ScalableBloom {
     error_rate: f64,
     capacity: u64,
@@ -51,6 +51,27 @@ pub struct ScalableBloom {
 }
 
 type Filters = smallvec::SmallVec<[SubFilter; 1]>;
+
+fn count_filter() {
+    crate::configs::census::FILTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl Clone for ScalableBloom {
+    fn clone(&self) -> Self {
+        count_filter();
+        Self {
+            error_rate: self.error_rate,
+            capacity: self.capacity,
+            filters: self.filters.clone(),
+        }
+    }
+}
+
+impl Drop for ScalableBloom {
+    fn drop(&mut self) {
+        crate::configs::census::FILTERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Allocates a zeroed bit array; the caller has already checked `bytes` against the size limit.
 fn zeroed(bytes: u64) -> BitArray {
@@ -71,6 +92,7 @@ impl ScalableBloom {
             return Err(BloomError::SizeLimit);
         }
         let filter = SubFilter::from_parts(shape, 0, zeroed(shape.bytes()));
+        count_filter();
         Ok(Self {
             error_rate,
             capacity,
@@ -88,6 +110,7 @@ impl ScalableBloom {
         };
         // Same as `new(0.01, 100)` (spec §2.2 vector; checked by a test) without a fallible path.
         let filter = SubFilter::from_parts(shape, 0, zeroed(shape.bytes()));
+        count_filter();
         Self {
             error_rate: DEFAULT_ERROR_RATE,
             capacity: DEFAULT_CAPACITY,
@@ -97,6 +120,7 @@ impl ScalableBloom {
 
     /// Assembles a filter from validated parts (the loaders).
     pub(crate) fn from_validated(error_rate: f64, capacity: u64, filters: Vec<SubFilter>) -> Self {
+        count_filter();
         Self {
             error_rate,
             capacity,

@@ -14,10 +14,7 @@ use tair_common::error::{CmdError, CmdResult, SYNTAX};
 use tair_common::propagate::{replicate_args, utoa, Arg, Word};
 use tair_common::{Args, Ctx, RawStr, ReadKey, WriteKey};
 
-use crate::{
-    format_rate, BloomError, InfoField, InfoValue, ScalableBloom, DEFAULT_CAPACITY,
-    DEFAULT_ERROR_RATE,
-};
+use crate::{format_rate, BloomError, InfoField, InfoValue, ScalableBloom};
 
 const BAD_RATE: CmdError = CmdError::Static(c"ERR bad error rate");
 const RATE_RANGE: CmdError = CmdError::Static(c"ERR (0 < error rate range < 1)");
@@ -101,7 +98,11 @@ fn create(key: &mut WriteKey, p: f64, c: u64) -> CmdResult<Target<'_>> {
 /// The filter in `key`, or a new one with the defaults.
 fn existing_or_default(key: &mut WriteKey) -> CmdResult<Target<'_>> {
     if key.is_empty() {
-        return create(key, DEFAULT_ERROR_RATE, DEFAULT_CAPACITY);
+        return create(
+            key,
+            crate::configs::default_error_rate(),
+            crate::configs::default_capacity(),
+        );
     }
     Ok((key.value_mut::<ScalableBloom>()?.ok_or(INTERNAL)?, None))
 }
@@ -182,7 +183,7 @@ pub fn reserve(ctx: &Ctx, args: Args) -> CmdResult {
     let p = parse_error_rate(args.at(2))?;
     let c = match args.get(3) {
         Some(a) => parse_capacity(a)?,
-        None => DEFAULT_CAPACITY,
+        None => crate::configs::default_capacity(),
     };
     let mut key = open_write(ctx, &args)?;
     if key.value::<ScalableBloom>()?.is_some() {
@@ -241,8 +242,8 @@ pub fn madd(ctx: &Ctx, args: Args) -> CmdResult {
 /// Options in any order before ITEMS, the last of a repeated one wins; their values are validated even
 /// when the key exists (and they are ignored).
 pub fn insert(ctx: &Ctx, args: Args) -> CmdResult {
-    let mut p = DEFAULT_ERROR_RATE;
-    let mut c = DEFAULT_CAPACITY;
+    let mut p = crate::configs::default_error_rate();
+    let mut c = crate::configs::default_capacity();
     let mut nocreate = false;
     let mut first = None;
     let mut i = 2;

@@ -6,6 +6,8 @@
 //! - [`ScalableBloom`]: add / exists / card / info / debug (§2.4–2.5, §4); bit arrays in [`BitArray`].
 //! - [`dump`]: header, SCANDUMP/LOADCHUNK chunks, RDB layout, digest input (§4.9, §5).
 //! - [`commands`]: one function per command; [`persist`]: the module type's callbacks.
+//! - [`configs`]: the configs `tairbloom.*` (default error rate and capacity), `INFO tairbloom` (live
+//!   filters, sub-filters, bits); `docs`: COMMAND DOCS of every command.
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
@@ -14,6 +16,8 @@
 mod bits;
 mod bloom;
 pub mod commands;
+pub mod configs;
+mod docs;
 pub mod dump;
 pub mod persist;
 pub mod sizing;
@@ -63,6 +67,7 @@ static TFBF_COMMANDS: [CommandDef; 11] = [
 
 /// Registers the BF.* names when the module is loaded with `tair-compat yes`.
 fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
+    configs::apply_load_args(load_args)?;
     if load_args.tair_compat() {
         // tfbfadd -> bf.add, and so on for every row.
         tair_common::command::register_aliases(
@@ -82,8 +87,11 @@ pub static MODULE: ModuleDef = ModuleDef {
     version: 1,
     types: &[create_type::<ScalableBloom>],
     commands: &TFBF_COMMANDS,
-    load_args: &[],
+    load_args: configs::LOAD_ARGS,
     init: Some(init),
+    configs: &configs::CONFIGS,
+    info: &configs::INFO,
+    docs: &docs::DOCS,
     ..ModuleDef::EMPTY
 };
 

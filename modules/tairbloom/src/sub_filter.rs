@@ -88,7 +88,7 @@ impl Probes {
 
 /// One Bloom filter: its shape, the items it absorbed and its bit array (bit b = byte b/8, bit b%8, LSB
 /// first).
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 pub struct SubFilter {
     capacity: u64,
     items: u64,
@@ -99,6 +99,39 @@ pub struct SubFilter {
     /// ceil(2^128 / m), as two words (a `u128` field would align the struct to 16 bytes).
     recip: [u64; 2],
     bits: BitArray,
+}
+
+impl Clone for SubFilter {
+    fn clone(&self) -> Self {
+        census_add(self.bits(), 1);
+        Self {
+            capacity: self.capacity,
+            items: self.items,
+            error_rate: self.error_rate,
+            hashes: self.hashes,
+            bit_count_minus_1: self.bit_count_minus_1,
+            recip: self.recip,
+            bits: self.bits.clone(),
+        }
+    }
+}
+
+impl Drop for SubFilter {
+    fn drop(&mut self) {
+        census_sub(self.bits(), 1);
+    }
+}
+
+fn census_add(bits: u64, n: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    crate::configs::census::SUB_FILTERS.fetch_add(n, Relaxed);
+    crate::configs::census::BITS.fetch_add(bits, Relaxed);
+}
+
+fn census_sub(bits: u64, n: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    crate::configs::census::SUB_FILTERS.fetch_sub(n, Relaxed);
+    crate::configs::census::BITS.fetch_sub(bits, Relaxed);
 }
 
 impl std::fmt::Debug for SubFilter {
@@ -122,6 +155,7 @@ impl SubFilter {
         // At most 2^32 for a shape within the size limit (2^29 bytes).
         let bit_count = shape.bits.clamp(2, 1 << 32);
         let recip = reciprocal(bit_count);
+        census_add(bit_count, 1);
         Self {
             capacity: shape.capacity,
             items,
