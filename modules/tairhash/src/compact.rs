@@ -110,6 +110,11 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Reads a LEB128 number at `*pos`; `None` past the end (or past 10 bytes).
 fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let first = *buf.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
     let mut v: u64 = 0;
     let mut shift = 0u32;
     loop {
@@ -124,6 +129,17 @@ fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
             return None;
         }
     }
+}
+
+/// A LEB128 length as `usize`, with the one-byte case first.
+#[inline(always)]
+fn fast_varint(buf: &[u8], pos: &mut usize) -> Option<usize> {
+    let b = *buf.get(*pos)?;
+    if b < 0x80 {
+        *pos += 1;
+        return Some(usize::from(b));
+    }
+    usize::try_from(get_varint(buf, pos)?).ok()
 }
 
 fn get_u64(buf: &[u8], pos: &mut usize) -> Option<u64> {
@@ -174,8 +190,8 @@ fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
     let mut pos = start;
     let flags = *buf.get(pos)?;
     pos += 1;
-    let nlen = usize::try_from(get_varint(buf, &mut pos)?).ok()?;
-    let vlen = usize::try_from(get_varint(buf, &mut pos)?).ok()?;
+    let nlen = fast_varint(buf, &mut pos)?;
+    let vlen = fast_varint(buf, &mut pos)?;
     let version = get_varint(buf, &mut pos)?;
     let expiry = if flags & FLAG_EXPIRY != 0 {
         let at = get_u64(buf, &mut pos)?;
@@ -227,16 +243,79 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+/// The lengths and positions of one entry, read without decoding its version or copying anything.
+#[derive(Clone, Copy)]
+struct Skim {
+    flags: u8,
+    /// Where the expiry (then the due time) starts, when the entry has one.
+    times: usize,
+    name: (usize, usize),
+    /// Where the next entry starts.
+    next: usize,
+}
+
+fn skim(buf: &[u8], start: usize) -> Option<Skim> {
+    let mut pos = start;
+    let flags = *buf.get(pos)?;
+    pos += 1;
+    let nlen = fast_varint(buf, &mut pos)?;
+    let vlen = fast_varint(buf, &mut pos)?;
+    // The version: skip its bytes (the last one has the high bit clear).
+    while *buf.get(pos)? & 0x80 != 0 {
+        pos += 1;
+    }
+    pos += 1;
+    let times = pos;
+    if flags & FLAG_EXPIRY != 0 {
+        pos += 8;
+    }
+    if flags & FLAG_DUE != 0 {
+        pos += 8;
+    }
+    let name_end = pos.checked_add(nlen)?;
+    Some(Skim {
+        flags,
+        times,
+        name: (pos, name_end),
+        next: name_end.checked_add(vlen)?,
+    })
+}
+
+impl Skim {
+    fn due(&self, buf: &[u8]) -> Option<u64> {
+        if self.flags & FLAG_EXPIRY == 0 {
+            return None;
+        }
+        let mut at = self.times;
+        if self.flags & FLAG_DUE != 0 {
+            at += 8;
+        }
+        get_u64(buf, &mut at)
+    }
+}
+
+/// The header: `count << 1 | maybe-expiring` as LEB128. The low bit is set while some entry may have
+/// an expiry (set by every write of one, cleared when a rebuild finds none), so a value without
+/// expiring fields answers "earliest due" and "count due" without a walk.
+struct Header {
+    count: usize,
+    expiring: bool,
+    first: usize,
+}
+
 impl Compact {
-    /// (count, offset of the first entry).
-    fn header(&self) -> (usize, usize) {
+    fn header(&self) -> Header {
         let mut pos = 0;
-        let n = get_varint(&self.buf, &mut pos).unwrap_or(0);
-        (usize::try_from(n).unwrap_or(0), pos)
+        let h = get_varint(&self.buf, &mut pos).unwrap_or(0);
+        Header {
+            count: usize::try_from(h >> 1).unwrap_or(0),
+            expiring: h & 1 != 0,
+            first: pos,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.header().0
+        self.header().count
     }
 
     /// Bytes of the buffer.
@@ -247,27 +326,73 @@ impl Compact {
     pub(crate) fn iter(&self) -> Iter<'_> {
         Iter {
             buf: &self.buf,
-            pos: self.header().1,
+            pos: self.header().first,
         }
     }
 
+    /// The entries' skims in stored order (from `first`).
+    fn skims(&self, first: usize) -> impl Iterator<Item = Skim> + '_ {
+        let buf: &[u8] = &self.buf;
+        let mut pos = first;
+        std::iter::from_fn(move || {
+            if pos >= buf.len() {
+                return None;
+            }
+            let s = skim(buf, pos)?;
+            pos = s.next;
+            Some(s)
+        })
+    }
+
+    /// Where the stored field `name` starts. Compares only names of the same length.
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        let buf: &[u8] = &self.buf;
+        let mut pos = self.header().first;
+        while pos < buf.len() {
+            let s = skim(buf, pos)?;
+            if s.name.1 - s.name.0 == name.len() && buf.get(s.name.0..s.name.1)? == name {
+                return Some(pos);
+            }
+            pos = s.next;
+        }
+        None
+    }
+
+    /// The stored field `name`.
     pub(crate) fn get(&self, name: &[u8]) -> Option<Entry<'_>> {
-        self.iter().find(|e| e.name == name)
+        decode(&self.buf, self.find(name)?)
     }
 
     /// Replaces the bytes `range` of the buffer by `entry` (encoded), with `count` fields after it.
     fn splice(&mut self, count: usize, range: Range<usize>, entry: Option<NewEntry<'_>>) {
-        let (_, first) = self.header();
+        let h = self.header();
         if count == 0 {
             self.buf = Box::default();
             return;
         }
-        let before = self.buf.get(first..range.start).unwrap_or_default();
+        let before = self.buf.get(h.first..range.start).unwrap_or_default();
         let after = self.buf.get(range.end..).unwrap_or_default();
+        let entry_expiring = entry.is_some_and(|e| e.3.is_some());
+        // Sticky while set, re-checked when an entry goes away or loses its expiry.
+        let expiring = entry_expiring
+            || (h.expiring && {
+                let kept = |part: &[u8]| {
+                    let mut pos = 0;
+                    while pos < part.len() {
+                        match skim(part, pos) {
+                            Some(s) if s.flags & FLAG_EXPIRY != 0 => return true,
+                            Some(s) => pos = s.next,
+                            None => return true,
+                        }
+                    }
+                    false
+                };
+                kept(before) || kept(after)
+            });
+        let head = ((count as u64) << 1) | u64::from(expiring);
         let new_len = entry.map_or(0, |(n, v, ver, e)| entry_len(n, v, ver, e));
-        let mut out =
-            Vec::with_capacity(varint_len(count as u64) + before.len() + new_len + after.len());
-        put_varint(&mut out, count as u64);
+        let mut out = Vec::with_capacity(varint_len(head) + before.len() + new_len + after.len());
+        put_varint(&mut out, head);
         out.extend_from_slice(before);
         if let Some((n, v, ver, e)) = entry {
             put_entry(&mut out, n, v, ver, e);
@@ -285,59 +410,73 @@ impl Compact {
         version: u64,
         expiry: Option<Expiry>,
     ) {
-        let (count, first) = self.header();
-        match self.get(name) {
-            Some(old) => {
-                let value_new = value.unwrap_or(old.value);
-                let len = entry_len(name, value_new, version, expiry);
-                let (start, end) = old.span;
-                if len == end - start {
-                    // Same size: rewrite in place (no allocation).
-                    let mut tmp = Vec::with_capacity(0);
-                    if value.is_none() {
-                        // The value is read from the buffer being overwritten: copy it out first.
-                        tmp.extend_from_slice(old.value);
-                    }
-                    let v = value.unwrap_or(&tmp);
-                    let mut out = Vec::with_capacity(len);
-                    put_entry(&mut out, name, v, version, expiry);
-                    if let Some(dst) = self.buf.get_mut(start..end) {
-                        dst.copy_from_slice(&out);
-                    }
-                    return;
+        let h = self.header();
+        let Some(old) = self.find(name).and_then(|at| decode(&self.buf, at)) else {
+            let end = self.buf.len().max(h.first);
+            self.splice(
+                h.count + 1,
+                end..end,
+                Some((name, value.unwrap_or_default(), version, expiry)),
+            );
+            return;
+        };
+        let (start, end) = old.span;
+        let value_len = value.map_or(old.value.len(), <[u8]>::len);
+        let header_len = entry_len(name, &[], version, expiry) - name.len();
+        if header_len + name.len() + value_len == end - start {
+            // Same size, so the same field lengths and offsets: rewrite the entry's head (and the
+            // value, if given) in place, without an allocation.
+            let mut head = [0u8; 48];
+            let mut w = SliceWriter {
+                buf: &mut head,
+                len: 0,
+            };
+            w.entry_head(name.len(), value_len, version, expiry);
+            let head_len = w.len;
+            if let (Some(dst), Some(src)) = (
+                self.buf.get_mut(start..start + head_len),
+                head.get(..head_len),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            if let Some(v) = value {
+                let at = start + header_len + name.len();
+                if let Some(dst) = self.buf.get_mut(at..at + v.len()) {
+                    dst.copy_from_slice(v);
                 }
-                let owned;
-                let v = match value {
-                    Some(v) => v,
-                    None => {
-                        owned = old.value.to_vec();
-                        &owned
-                    }
-                };
-                self.splice(count, start..end, Some((name, v, version, expiry)));
             }
-            None => {
-                let end = self.buf.len().max(first);
-                self.splice(
-                    count + 1,
-                    end..end,
-                    Some((name, value.unwrap_or_default(), version, expiry)),
-                );
+            if expiry.is_some() && !h.expiring {
+                let head = ((h.count as u64) << 1) | 1;
+                let mut b = Vec::with_capacity(10);
+                put_varint(&mut b, head);
+                if let Some(dst) = self.buf.get_mut(..b.len()) {
+                    dst.copy_from_slice(&b);
+                }
             }
+            return;
         }
+        let owned;
+        let v = match value {
+            Some(v) => v,
+            None => {
+                owned = old.value.to_vec();
+                &owned
+            }
+        };
+        self.splice(h.count, start..end, Some((name, v, version, expiry)));
     }
 
     /// Sets the version of a stored field.
     pub(crate) fn set_version(&mut self, name: &[u8], version: u64) {
         if let Some(e) = self.get(name) {
-            let (value, expiry) = (e.value.to_vec(), e.expiry);
-            self.write(name, Some(&value), version, expiry);
+            let expiry = e.expiry;
+            self.write(name, None, version, expiry);
         }
     }
 
     /// Removes a stored field.
     pub(crate) fn remove(&mut self, name: &[u8]) -> bool {
-        let (count, _) = self.header();
+        let count = self.header().count;
         let Some(span) = self.get(name).map(|e| e.span) else {
             return false;
         };
@@ -347,21 +486,73 @@ impl Compact {
 
     /// Fields with an expiry.
     pub(crate) fn expiring_len(&self) -> usize {
-        self.iter().filter(|e| e.expiry.is_some()).count()
+        let h = self.header();
+        if !h.expiring {
+            return 0;
+        }
+        self.skims(h.first)
+            .filter(|s| s.flags & FLAG_EXPIRY != 0)
+            .count()
     }
 
     /// Fields with `due <= threshold`.
     pub(crate) fn count_due(&self, threshold: u64) -> usize {
-        self.iter()
-            .filter(|e| e.expiry.is_some_and(|x| x.due <= threshold))
+        let h = self.header();
+        if !h.expiring {
+            return 0;
+        }
+        self.skims(h.first)
+            .filter(|s| s.due(&self.buf).is_some_and(|d| d <= threshold))
             .count()
     }
 
     /// The earliest field in (due, name) order.
     pub(crate) fn earliest(&self) -> Option<(u64, &[u8])> {
-        self.iter()
-            .filter_map(|e| e.expiry.map(|x| (x.due, e.name)))
+        let h = self.header();
+        if !h.expiring {
+            return None;
+        }
+        let buf: &[u8] = &self.buf;
+        self.skims(h.first)
+            .filter_map(|s| Some((s.due(buf)?, buf.get(s.name.0..s.name.1)?)))
             .min()
+    }
+}
+
+/// Writes an entry's head (flags, lengths, version, times) into a fixed buffer.
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl SliceWriter<'_> {
+    fn push(&mut self, b: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + b.len()) {
+            dst.copy_from_slice(b);
+            self.len += b.len();
+        }
+    }
+
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.push(&[(v as u8 & 0x7f) | 0x80]);
+            v >>= 7;
+        }
+        self.push(&[v as u8]);
+    }
+
+    fn entry_head(&mut self, nlen: usize, vlen: usize, version: u64, expiry: Option<Expiry>) {
+        let f = flags_of(expiry);
+        self.push(&[f]);
+        self.varint(nlen as u64);
+        self.varint(vlen as u64);
+        self.varint(version);
+        if let Some(e) = expiry {
+            self.push(&e.at.to_le_bytes());
+            if f & FLAG_DUE != 0 {
+                self.push(&e.due.to_le_bytes());
+            }
+        }
     }
 }
 
