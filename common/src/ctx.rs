@@ -174,6 +174,9 @@ impl Ctx {
 
     /// Opens `name` for reading: the value is seen as `&T` only.
     pub fn open_read(&self, name: RawStr) -> ReadKey {
+        if crate::guard::faults_on() {
+            crate::guard::fault(crate::guard::Fault::Read, str_bytes(name));
+        }
         ReadKey(RawKey::open(self.raw, name, raw::REDISMODULE_READ))
     }
 
@@ -190,6 +193,9 @@ impl Ctx {
     /// Opens `name` for writing: `&mut T` comes from `&mut WriteKey`, so two cannot be alive at once.
     pub fn open_write(&self, name: RawStr) -> WriteKey {
         self.wrote.set(true);
+        if crate::guard::faults_on() {
+            crate::guard::fault(crate::guard::Fault::Write, str_bytes(name));
+        }
         WriteKey(RawKey::open(
             self.raw,
             name,

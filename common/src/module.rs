@@ -554,6 +554,7 @@ pub unsafe fn on_load(
         return err;
     }
     crate::guard::install_panic_hook();
+    crate::guard::load_faults();
     let r = crate::guard::catch(|| {
         // SAFETY: valid ctx during OnLoad.
         unsafe {

@@ -107,7 +107,13 @@ unsafe extern "C" fn cb_rdb_save<T: ModuleValue>(rdb: *mut raw::RedisModuleIO, v
         let mut w = RdbWriter::new(rdb);
         // A value cut short would be reported saved: a snapshot that cannot load, or a replica
         // that cannot sync. Better no snapshot (in a fork child: BGSAVE fails) than a corrupt one.
-        if catch(|| v.rdb_save(&mut w)).is_none() {
+        let save = || {
+            if crate::guard::faults_on() {
+                crate::guard::fault(crate::guard::Fault::Save, b"");
+            }
+            v.rdb_save(&mut w)
+        };
+        if catch(save).is_none() {
             crate::guard::fatal(&format!("{}: a panic while saving a value", T::NAME));
         }
     }

@@ -94,7 +94,7 @@ fn every_module_command_has_complete_docs() {
                 },
                 _ => 0,
             };
-            let takes_args = arity < -1 || arity > 1;
+            let takes_args = !(-1..=1).contains(&arity);
             let args = match doc.get("arguments") {
                 Some(Value::Array(a)) => a.len(),
                 _ => 0,
