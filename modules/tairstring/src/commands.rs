@@ -21,7 +21,10 @@ const VER_NOT_INT: CmdError = CmdError::Static(c"ERR version should be integer")
 
 fn version_err(e: VersionError) -> CmdError {
     match e {
-        VersionError::Stale => VERSION_STALE,
+        VersionError::Stale => {
+            crate::info::count(&crate::info::STALE_VERSIONS);
+            VERSION_STALE
+        }
         VersionError::Overflow => VERSION_OVERFLOW,
     }
 }
@@ -512,6 +515,7 @@ pub fn excas(ctx: &Ctx, args: Args) -> CmdResult {
     };
     if v.version() != want as u64 {
         ctx.reply_array(3);
+        crate::info::count(&crate::info::CAS_FAILURES);
         ctx.reply_simple(c"CAS_FAILED");
         ctx.reply_bulk(v.value());
         ctx.reply_int(v.version() as i64);
@@ -546,6 +550,7 @@ pub fn excad(ctx: &Ctx, args: Args) -> CmdResult {
     // Compared as the signed number EXGET reports, so a version loaded from a C module's data above
     // 2^63-1 (reported negative, as the C module does) is deleted by the number the client was shown.
     if v.version() as i64 != want {
+        crate::info::count(&crate::info::CAS_FAILURES);
         ctx.reply_int(0);
         return Ok(());
     }
@@ -677,6 +682,7 @@ pub fn cas(ctx: &Ctx, args: Args) -> CmdResult {
     }
     // Compared without DMA, which would re-encode a stored int string as raw even on a failed CAS.
     if ctx.string_value(key.name()).as_deref() != Some(args.at(2)) {
+        crate::info::count(&crate::info::CAS_FAILURES);
         ctx.reply_int(0);
         return Ok(());
     }
@@ -714,6 +720,7 @@ pub fn cad(ctx: &Ctx, args: Args) -> CmdResult {
         _ => return Err(WRONGTYPE),
     }
     if ctx.string_value(key.name()).as_deref() != Some(args.at(2)) {
+        crate::info::count(&crate::info::CAS_FAILURES);
         ctx.reply_int(0);
         return Ok(());
     }

@@ -1,5 +1,6 @@
 //! tairstring: strings with versions and flags (`exstrtype`), plus CAS/CAD on native strings.
-//! Registration only; the value is in `exstring`, the commands in `commands`, persistence in `persist`.
+//! Registration only; the value is in `exstring`, the commands in `commands`, persistence in `persist`,
+//! `INFO tairstring` in `info` (no configs: see there why), COMMAND DOCS in `docs`.
 
 #![cfg_attr(
     test,
@@ -7,7 +8,9 @@
 )]
 
 pub mod commands;
+mod docs;
 pub mod exstring;
+pub mod info;
 pub mod persist;
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
@@ -63,6 +66,8 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    info: &info::INFO,
+    docs: &docs::DOCS,
     ..ModuleDef::EMPTY
 };
 
