@@ -15,7 +15,9 @@ Two kinds of examples are checked:
   ``port=6379`` is replaced by the checker's port.
 
 Besides, every command that a module registers (COMMAND DOCS names its module) must be named on
-that module's page.
+that module's page and run by at least one transcript and one Python example there (INFO
+commandstats tells which commands each block ran; BF.*/JSON.* names and the EXJSON aliases count for
+the command they alias).
 
 Every block starts from an empty database (FLUSHALL before it).  Python blocks of one page share
 their variables, so the page's first block may create the client ``t`` that later ones use.
@@ -83,7 +85,23 @@ class Server:
         ).stdout.decode("utf-8", "replace").replace("\r\n", "\n")
         return out.rstrip("\n").split("\n") if out.strip("\n") else []
 
+    def calls(self):
+        """Calls per command so far (INFO commandstats), to see which commands the examples ran."""
+        import redis
+
+        if getattr(self, "_stats", None) is None:
+            self._stats = redis.Redis(host="127.0.0.1", port=self.port)
+            self._stats.response_callbacks.clear()
+        text = self._stats.execute_command("INFO", "commandstats").decode()
+        out = {}
+        for m in re.finditer(r"^cmdstat_([^:]+):calls=(\d+)", text, re.M):
+            out[m.group(1).upper()] = int(m.group(2))
+        return out
+
     def stop(self):
+        if getattr(self, "_stats", None) is not None:
+            self._stats.close()
+            self._stats = None
         if self.proc is not None:
             self.proc.terminate()
             try:
@@ -226,7 +244,7 @@ def run_python_block(server, ns, lines, start, end, update, report):
     return ok, new_body
 
 
-def check_page(server, path, update):
+def check_page(server, path, update, ran):
     lines = open(path, encoding="utf-8").read().split("\n")
     failures = []
     counts = {"cli": 0, "python": 0}
@@ -236,12 +254,16 @@ def check_page(server, path, update):
     def report(msg):
         failures.append("%s: %s" % (os.path.relpath(path, ROOT), msg))
 
+    before = server.calls()
     for kind, start, end in blocks(lines):
         counts[kind] += 1
         if kind == "cli":
             ok, body = run_cli_block(server, lines, start, end, update, report)
         else:
             ok, body = run_python_block(server, ns, lines, start, end, update, report)
+        after = server.calls()
+        ran[kind].update(c for c, n in after.items() if n > before.get(c, 0))
+        before = after
         if update and not ok:
             edits.append((start, end, body))
     if update and edits:
@@ -255,7 +277,7 @@ def check_page(server, path, update):
     return counts, failures
 
 
-def undocumented(server, pages):
+def undocumented(server, pages, ran):
     """Commands a loaded module registers that its page (docs/<module>.md) never names."""
     import redis
 
@@ -271,10 +293,26 @@ def undocumented(server, pages):
         if module is None or module.decode() not in texts:
             continue
         checked += 1
-        word = re.escape(name.decode().upper())
+        cmd = name.decode().upper()
+        word = re.escape(cmd)
         if not re.search(r"(?<![A-Z0-9._])" + word + r"(?![A-Z0-9._])", texts[module.decode()]):
-            missing.append("docs/%s.md: command %s is not documented" % (module.decode(), name.decode().upper()))
+            missing.append("docs/%s.md: command %s is not documented" % (module.decode(), cmd))
+        for kind, what in (("cli", "valkey-cli transcript"), ("python", "Python example")):
+            if canonical(cmd) not in {canonical(c) for c in ran[kind]}:
+                missing.append("docs/%s.md: no %s runs %s" % (module.decode(), what, cmd))
     return checked, sorted(missing)
+
+
+# Names that run the same code: an example of one covers the others.
+ALIASES = {"EXJSONFORGET": "EXJSONDEL", "EXJSONARRAYAPPEND": "EXJSONARRAPPEND", "EXJSONARRPUSH": "EXJSONARRAPPEND"}
+
+
+def canonical(cmd):
+    if cmd.startswith("BF."):
+        cmd = "TFBF" + cmd[3:]
+    elif cmd.startswith("JSON."):
+        cmd = "EXJSON" + cmd[5:]
+    return ALIASES.get(cmd, cmd)
 
 
 def free_port():
@@ -303,16 +341,17 @@ def main():
     port = a.port or (7601 if a.external else free_port())
     server = Server(port, a.modules, a.external)
     total_failures = []
+    ran = {"cli": set(), "python": set()}
     try:
         for page in pages:
-            counts, failures = check_page(server, page, a.update)
+            counts, failures = check_page(server, page, a.update, ran)
             total_failures += failures
             print("%-28s %3d transcripts, %3d python blocks, %s" % (
                 os.path.relpath(page, ROOT), counts["cli"], counts["python"],
                 "ok" if not failures else "%d FAILED" % len(failures)))
-        checked, missing = undocumented(server, pages)
-        print("%d module commands named on their pages: %s" % (
-            checked, "ok" if not missing else "%d undocumented" % len(missing)))
+        checked, missing = undocumented(server, pages, ran)
+        print("%d module commands named on their pages, each run by a transcript and a Python example: %s" % (
+            checked, "ok" if not missing else "%d missing" % len(missing)))
         total_failures += missing
     finally:
         server.stop()
