@@ -1,17 +1,15 @@
-//! `TairZset`: the value of a tairzset key. A [`MemberTable`] (member → handle → score, O(1)) plus a
-//! [`RankTree`] ordering the handles by (score tuple, member bytes) (§2.3), with the operations the
-//! EXZ* commands need. Positions are 0-based ascending ranks; a [`Span`] is a rank interval plus a
-//! direction, which every range command reduces to before iterating or removing.
+//! `BigZset`: the big encoding of a tairzset value. A [`MemberTable`] (member → handle → score, O(1))
+//! plus a [`RankTree`] ordering the handles by (score tuple, member bytes) (§2.3), with the operations
+//! the EXZ* commands need. Positions are 0-based ascending ranks. [`crate::zset::TairZset`] holds one
+//! of these once a value outgrows the compact encoding (`compact.rs`).
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
-
-use rand::Rng;
 
 use crate::error::ZsetError;
-use crate::score::{self, LexRange, ScoreRange, ScoreTuple, MAX_DIMS};
+use crate::score::{self, ScoreTuple, MAX_DIMS};
 use crate::table::MemberTable;
 use crate::tree::{Iter as TreeIter, RankTree};
+use crate::zset::{AddCondition, AddOutcome, AddSummary, Popped, Span};
 
 /// MEMORY USAGE model (deterministic, §5): `BASE + Σ (PER_MEMBER + 8·N + heap bytes of the member)`,
 /// where members of at most 16 bytes live inline. PER_MEMBER covers the table entry (32: member slot,
@@ -21,116 +19,20 @@ pub const MEM_BASE: usize = 256;
 /// See [`MEM_BASE`].
 pub const MEM_PER_MEMBER: usize = 48;
 
-/// The NX / XX part of EXZADD.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AddCondition {
-    #[default]
-    Always,
-    /// NX: only add new members.
-    IfAbsent,
-    /// XX: only update existing members.
-    IfPresent,
-}
-
-/// What one EXZADD pair did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AddOutcome {
-    Added,
-    /// The score changed (counts for CH).
-    Updated,
-    /// Present and the new score is numerically equal.
-    Unchanged,
-    /// NX on a present member or XX on an absent one (INCR replies nil).
-    Skipped,
-}
-
-/// LIMIT offset count of the range commands: offset < 0 or count = 0 → empty, count < 0 → no limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limit {
-    pub offset: i64,
-    pub count: i64,
-}
-
-/// Ascending ranks `start..end`, visited backwards when `reverse`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-    pub reverse: bool,
-}
-
-impl Span {
-    pub const EMPTY: Span = Span {
-        start: 0,
-        end: 0,
-        reverse: false,
-    };
-
-    pub fn len(&self) -> usize {
-        self.end.saturating_sub(self.start)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Applies LIMIT from the side the command walks from.
-    pub fn limit(self, limit: Option<Limit>) -> Span {
-        let Some(Limit { offset, count }) = limit else {
-            return self;
-        };
-        if offset < 0 || count == 0 {
-            return Span {
-                end: self.start,
-                ..self
-            };
-        }
-        let offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.len());
-        let take = usize::try_from(count).unwrap_or(usize::MAX);
-        if self.reverse {
-            let end = self.end - offset;
-            Span {
-                start: self.start.max(end.saturating_sub(take)),
-                end,
-                ..self
-            }
-        } else {
-            let start = self.start + offset;
-            Span {
-                start,
-                end: self.end.min(start.saturating_add(take)),
-                ..self
-            }
-        }
-    }
-}
-
-/// What a multi-pair EXZADD did: the reply is `added` (with CH: `added + updated`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AddSummary {
-    pub added: usize,
-    pub updated: usize,
-}
-
-/// A popped member and its score.
-pub type Popped = (crate::table::Member, ScoreTuple);
-
 /// The value of a tairzset key. Never empty while stored in a key (the command layer deletes it).
 #[derive(Clone, Debug)]
-pub struct TairZset {
+pub struct BigZset {
     table: MemberTable,
     tree: RankTree,
 }
 
-impl TairZset {
+impl BigZset {
     /// An empty set of `dims`-dimensional scores; `dims` outside 1..=255 is `InvalidScore`.
     pub fn new(dims: usize) -> Result<Self, ZsetError> {
         if dims == 0 || dims > MAX_DIMS {
             return Err(ZsetError::InvalidScore);
         }
-        Ok(TairZset {
+        Ok(BigZset {
             table: MemberTable::new(dims),
             tree: RankTree::new(),
         })
@@ -283,114 +185,21 @@ impl TairZset {
         self.rank_of(h)
     }
 
-    /// 0-based descending rank (EXZREVRANK). O(log N).
-    pub fn rev_rank(&self, member: &[u8]) -> Option<usize> {
-        Some(self.len() - 1 - self.rank(member)?)
-    }
-
     /// Member and score at an ascending rank. O(log N).
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], &[f64])> {
         self.tree.get(rank).map(|h| self.entry(h))
     }
 
-    /// EXZRANGE / EXZREVRANGE / EXZREMRANGEBYRANK indexes (§4.5 normalisation; `reverse` indexes the
-    /// descending order). O(1).
-    pub fn rank_span(&self, start: i64, stop: i64, reverse: bool) -> Span {
-        let len = i64::try_from(self.len()).unwrap_or(i64::MAX);
-        let mut start = if start < 0 { start + len } else { start };
-        let mut stop = if stop < 0 { stop + len } else { stop };
-        start = start.max(0);
-        if start > stop || start >= len {
-            return Span {
-                reverse,
-                ..Span::EMPTY
-            };
-        }
-        stop = stop.min(len - 1);
-        let (a, b) = (
-            usize::try_from(start).unwrap_or(0),
-            usize::try_from(stop).unwrap_or(0),
-        );
-        if reverse {
-            let n = self.len();
-            Span {
-                start: n - 1 - b,
-                end: n - a,
-                reverse,
-            }
-        } else {
-            Span {
-                start: a,
-                end: b + 1,
-                reverse,
-            }
-        }
-    }
-
-    /// Ranks of the members inside a score range (§2.6), before LIMIT. `InvalidScore` if a bound is wider
-    /// than N. O(log N).
-    pub fn score_span(
-        &self,
-        range: &ScoreRange,
-        reverse: bool,
-        limit: Option<Limit>,
-    ) -> Result<Span, ZsetError> {
-        if range.dims() > self.dims() {
-            return Err(ZsetError::InvalidScore);
-        }
+    /// Number of leading members (ascending) for which `pred(member, score)` holds. O(log N).
+    pub fn partition_point(&self, mut pred: impl FnMut(&[u8], &[f64]) -> bool) -> usize {
         let t = &self.table;
-        let start = self.tree.partition_point(|h| range.below_min(t.scores(h)));
-        let end = self.tree.partition_point(|h| range.within_max(t.scores(h)));
-        Ok(Span {
-            start,
-            end: end.max(start),
-            reverse,
-        }
-        .limit(limit))
-    }
-
-    /// Ranks of the members inside a lex range (§2.7). O(log N).
-    pub fn lex_span(&self, range: &LexRange, reverse: bool, limit: Option<Limit>) -> Span {
-        let t = &self.table;
-        let start = self.tree.partition_point(|h| range.below_min(t.member(h)));
-        let end = self.tree.partition_point(|h| range.within_max(t.member(h)));
-        Span {
-            start,
-            end: end.max(start),
-            reverse,
-        }
-        .limit(limit)
-    }
-
-    /// EXZCOUNT. O(log N).
-    pub fn count_in_score(&self, range: &ScoreRange) -> Result<usize, ZsetError> {
-        Ok(self.score_span(range, false, None)?.len())
-    }
-
-    /// EXZLEXCOUNT. O(log N).
-    pub fn count_in_lex(&self, range: &LexRange) -> usize {
-        self.lex_span(range, false, None).len()
-    }
-
-    /// EXZRANKBYSCORE: members whose score (prefix) is strictly below `score`. O(log N).
-    pub fn rank_by_score(&self, score: &[f64]) -> Result<usize, ZsetError> {
-        if score.is_empty() || score.len() > self.dims() {
-            return Err(ZsetError::InvalidScore);
-        }
-        let t = &self.table;
-        Ok(self
-            .tree
-            .partition_point(|h| score::compare(t.scores(h), score) == Ordering::Less))
-    }
-
-    /// EXZREVRANKBYSCORE: members whose score (prefix) is >= `score`. O(log N).
-    pub fn rev_rank_by_score(&self, score: &[f64]) -> Result<usize, ZsetError> {
-        Ok(self.len() - self.rank_by_score(score)?)
+        self.tree
+            .partition_point(|h| pred(t.member(h), t.scores(h)))
     }
 
     /// Members and scores of a span, in its direction. O(log N) to start, O(1) per item.
-    pub fn iter_span(&self, span: Span) -> Entries<'_> {
-        Entries {
+    pub fn iter_span(&self, span: Span) -> BigEntries<'_> {
+        BigEntries {
             set: self,
             inner: self.tree.iter_range(span.start, span.end, span.reverse),
         }
@@ -398,7 +207,7 @@ impl TairZset {
 
     /// All members in ascending order: the stable order for RDB, AOF rewrite and digests
     /// (`iter_span(Span { start: 0, end: len, reverse: true })` gives the RDB v0 descending order).
-    pub fn iter(&self) -> Entries<'_> {
+    pub fn iter(&self) -> BigEntries<'_> {
         self.iter_span(Span {
             start: 0,
             end: self.len(),
@@ -453,56 +262,6 @@ impl TairZset {
         }
         self.maybe_compact();
         out
-    }
-
-    /// A uniformly random member (EXZRANDMEMBER without count). O(log N).
-    pub fn random_member<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], &[f64])> {
-        if self.is_empty() {
-            return None;
-        }
-        self.get_by_rank(rng.gen_range(0..self.len()))
-    }
-
-    /// EXZRANDMEMBER with a count: `count > 0` visits min(count, len) distinct members forming a uniform
-    /// random subset (all of them, ascending, when count >= len); `count < 0` visits |count| independent
-    /// uniform draws. O(M log N) time, O(M) memory for the distinct case (Floyd's sampling of ranks).
-    pub fn random_members<R: Rng + ?Sized>(
-        &self,
-        count: i64,
-        rng: &mut R,
-        mut visit: impl FnMut(&[u8], &[f64]),
-    ) {
-        let n = self.len();
-        if n == 0 || count == 0 {
-            return;
-        }
-        if count < 0 {
-            for _ in 0..count.unsigned_abs() {
-                if let Some((m, s)) = self.get_by_rank(rng.gen_range(0..n)) {
-                    visit(m, s);
-                }
-            }
-            return;
-        }
-        let k = usize::try_from(count).unwrap_or(usize::MAX);
-        if k >= n {
-            for (m, s) in self.iter() {
-                visit(m, s);
-            }
-            return;
-        }
-        let mut chosen: HashSet<usize> = HashSet::with_capacity(k);
-        for j in n - k..n {
-            let t = rng.gen_range(0..=j);
-            if !chosen.insert(t) {
-                chosen.insert(j);
-            }
-        }
-        for rank in chosen {
-            if let Some((m, s)) = self.get_by_rank(rank) {
-                visit(m, s);
-            }
-        }
     }
 
     /// One EXZSCAN step (§4.16); returns the next cursor (0 = done). O(count) expected.
@@ -581,17 +340,17 @@ impl TairZset {
 /// Builds a set from members in any order (RDB load, RESTORE, set operations): validates, then sorts once
 /// and bulk-loads the tree. O(N log N).
 #[derive(Debug)]
-pub struct ZsetBuilder {
+pub struct BigBuilder {
     table: MemberTable,
 }
 
-impl ZsetBuilder {
+impl BigBuilder {
     /// `dims` outside 1..=255 is `InvalidScore`.
     pub fn new(dims: usize, capacity: usize) -> Result<Self, ZsetError> {
         if dims == 0 || dims > MAX_DIMS {
             return Err(ZsetError::InvalidScore);
         }
-        Ok(ZsetBuilder {
+        Ok(BigBuilder {
             table: MemberTable::new(dims).empty_like(capacity),
         })
     }
@@ -638,9 +397,30 @@ impl ZsetBuilder {
         self.table.is_empty()
     }
 
+    /// The members in ascending (score, member) order without building a tree (the compact encoding is
+    /// built from this). O(N log N).
+    pub fn sorted_entries(&self) -> Vec<(&[u8], &[f64])> {
+        let t = &self.table;
+        // A fresh table has handles 0..len with no holes.
+        let mut out: Vec<(&[u8], &[f64])> = (0..u32::try_from(t.len()).unwrap_or(u32::MAX))
+            .map(|h| (t.member(h), t.scores(h)))
+            .collect();
+        out.sort_unstable_by(|a, b| score::compare(a.1, b.1).then_with(|| a.0.cmp(b.0)));
+        out
+    }
+
+    /// Whether any member is longer than `max` bytes.
+    pub fn has_member_longer_than(&self, max: usize) -> bool {
+        self.table.max_member_len() > max
+    }
+
+    pub fn dims(&self) -> usize {
+        self.table.dims()
+    }
+
     /// The finished set (possibly empty).
-    pub fn finish(self) -> Result<TairZset, ZsetError> {
-        let mut set = TairZset {
+    pub fn finish(self) -> Result<BigZset, ZsetError> {
+        let mut set = BigZset {
             table: self.table,
             tree: RankTree::new(),
         };
@@ -654,14 +434,14 @@ impl ZsetBuilder {
     }
 }
 
-/// Iterator of `(member, score)` over a span (see [`TairZset::iter_span`]).
+/// Iterator of `(member, score)` over a span (see [`BigZset::iter_span`]).
 #[derive(Clone)]
-pub struct Entries<'a> {
-    set: &'a TairZset,
+pub struct BigEntries<'a> {
+    set: &'a BigZset,
     inner: TreeIter<'a, 32, 32>,
 }
 
-impl<'a> Iterator for Entries<'a> {
+impl<'a> Iterator for BigEntries<'a> {
     type Item = (&'a [u8], &'a [f64]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -673,7 +453,3 @@ impl<'a> Iterator for Entries<'a> {
         self.inner.size_hint()
     }
 }
-
-#[cfg(test)]
-#[path = "zset_tests.rs"]
-mod tests;

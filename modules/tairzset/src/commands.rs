@@ -12,7 +12,7 @@ use tair_common::{Args, Ctx, ExactArray, ReadKey, WriteKey};
 
 use crate::reply::{delete_if_empty, is_withscores, reply_span, zerr, ScoreText, INVALID_SCORE};
 use crate::score::{parse_dim, LexRange, ScoreRange, ScoreTuple, MAX_DIMS};
-use crate::zset::{AddCondition, AddOutcome, Limit, Span, TairZset};
+use crate::zset::{AddCondition, AddOutcome, Limit, ScoreRef, Span, TairZset};
 
 const NX_AND_XX: CmdError =
     CmdError::Static(c"ERR XX and NX options at the same time are not compatible");
@@ -147,7 +147,7 @@ fn incr_one(
         Some(z) => {
             let o = z.add(member, incr, cond, true).map_err(zerr)?;
             if let Some(s) = z.score(member) {
-                text.format(s);
+                text.format(&s);
             }
             o
         }
@@ -156,7 +156,7 @@ fn incr_one(
             let mut z = TairZset::new(incr.len()).map_err(zerr)?;
             let o = z.add(member, incr, cond, true).map_err(zerr)?;
             if let Some(s) = z.score(member) {
-                text.format(s);
+                text.format(&s);
             }
             key.set_value(z)?;
             o
@@ -193,7 +193,7 @@ pub fn exzincrby(ctx: &Ctx, args: Args) -> CmdResult {
 pub fn exzscore(ctx: &Ctx, args: Args) -> CmdResult {
     let key = ctx.open_read(args.raw_arg(1)?);
     match zset_of(&key)?.and_then(|z| z.score(args.at(2))) {
-        Some(s) => ScoreText::default().reply(ctx, s),
+        Some(s) => ScoreText::default().reply(ctx, &s),
         None => ctx.reply_null(),
     }
     Ok(())
@@ -208,7 +208,7 @@ pub fn exzmscore(ctx: &Ctx, args: Args) -> CmdResult {
     let mut text = ScoreText::default();
     for m in members.iter() {
         match z.as_ref().and_then(|z| z.score(m)) {
-            Some(s) => text.reply(ctx, s),
+            Some(s) => text.reply(ctx, &s),
             None => ctx.reply_null(),
         }
     }
@@ -435,7 +435,7 @@ fn scores_uniform(z: &TairZset) -> bool {
         z.get_by_rank(0),
         z.len().checked_sub(1).and_then(|r| z.get_by_rank(r)),
     ) {
-        (Some((_, lo)), Some((_, hi))) => crate::score::equal(lo, hi),
+        (Some((_, lo)), Some((_, hi))) => crate::score::equal(&lo, &hi),
         _ => true,
     }
 }
@@ -474,7 +474,7 @@ fn rank(ctx: &Ctx, args: Args, reverse: bool) -> CmdResult {
             ctx.reply_array(2);
             ctx.reply_int(r as i64);
             match z.score(member) {
-                Some(s) => ScoreText::default().reply(ctx, s),
+                Some(s) => ScoreText::default().reply(ctx, &s),
                 None => ctx.reply_null(),
             }
         }
@@ -597,7 +597,7 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_array(0);
         return Ok(());
     };
-    let mut found: Vec<(&[u8], &[f64])> = Vec::new();
+    let mut found: Vec<(&[u8], ScoreRef)> = Vec::new();
     let next = z.scan(cursor, scan.count, |m, s| {
         if scan.matches(m) {
             found.push((m, s));
@@ -609,7 +609,7 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
     let mut text = ScoreText::default();
     for (m, s) in found {
         ctx.reply_bulk(m);
-        text.reply(ctx, s);
+        text.reply(ctx, &s);
     }
     Ok(())
 }

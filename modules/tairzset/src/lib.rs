@@ -3,9 +3,11 @@
 //! (union / inter / diff) and `blocking` (EXBZPOP*), persistence in `persist`.
 //!
 //! - [`score`]: score tuples (`s1#s2#...`), `%.17g` formatting, order, INCR, score and lex bounds.
-//! - [`tree`]: the order-statistic B+-tree over member handles.
-//! - [`table`]: the member arena and hash index (one copy of each member, flat score array).
-//! - [`zset`]: [`TairZset`], the key's value, and [`ZsetBuilder`] for bulk loads.
+//! - [`zset`]: [`TairZset`], the key's value in one of two encodings, and [`ZsetBuilder`] for bulk loads.
+//! - [`compact`]: the compact encoding of small values (one sorted flat allocation, like a listpack).
+//! - [`big`]: the big encoding: [`table`] (member arena and hash index, one copy of each member, flat
+//!   score array) plus [`tree`] (the order-statistic B+-tree over member handles).
+//! - [`encoding`]: the thresholds between the two (configs) and the INFO counters.
 //! - [`setops`]: union / inter / diff / intercard with WEIGHTS and AGGREGATE.
 
 #![cfg_attr(
@@ -13,8 +15,11 @@
     allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod big;
 pub mod blocking;
 pub mod commands;
+pub mod compact;
+pub mod encoding;
 pub mod error;
 pub mod persist;
 pub mod reply;
@@ -28,7 +33,9 @@ pub mod zset;
 pub use error::ZsetError;
 pub use score::{LexBound, LexRange, ScoreBound, ScoreRange, ScoreTuple};
 pub use setops::Aggregate;
-pub use zset::{AddCondition, AddOutcome, AddSummary, Limit, Popped, Span, TairZset, ZsetBuilder};
+pub use zset::{
+    AddCondition, AddOutcome, AddSummary, Limit, Popped, ScoreRef, Span, TairZset, ZsetBuilder,
+};
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
 use tair_common::module::ModuleDef;

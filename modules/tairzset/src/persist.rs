@@ -72,7 +72,7 @@ pub fn save(z: &TairZset, sink: &mut impl Sink) {
     };
     for (member, score) in z.iter_span(all) {
         sink.write_bytes(member);
-        for &v in score {
+        for &v in score.iter() {
             sink.write_f64(v);
         }
     }
@@ -99,7 +99,7 @@ pub fn rewrite_commands(z: &TairZset, key: &[u8], mut emit: impl FnMut(&[&[u8]])
     };
     for (member, score) in z.iter() {
         let mut t = Vec::with_capacity(24 * score.len());
-        format_score(score, &mut t);
+        format_score(&score, &mut t);
         texts.push(t);
         members.push(member);
         if members.len() == AOF_BATCH {
@@ -138,7 +138,7 @@ impl ModuleValue for TairZset {
         for (member, score) in self.iter() {
             d.add_bytes(member);
             text.clear();
-            format_score(score, &mut text);
+            format_score(&score, &mut text);
             d.add_bytes(&text);
             d.end_sequence();
         }

@@ -62,7 +62,7 @@ pub fn reply_span(ctx: &Ctx, z: &TairZset, span: Span, withscores: bool) {
     for (member, score) in z.iter_span(span).take(span.len()) {
         exact.bulk(member);
         if withscores {
-            exact.bulk(text.format(score));
+            exact.bulk(text.format(&score));
         }
     }
 }

@@ -134,7 +134,7 @@ fn read_form(ctx: &Ctx, args: Args, op: Op) -> CmdResult {
             for (m, s) in z.iter() {
                 ctx.reply_bulk(m);
                 if a.withscores {
-                    text.reply(ctx, s);
+                    text.reply(ctx, &s);
                 }
             }
         }

@@ -92,7 +92,7 @@ pub fn union(
         let Some(set) = set else { continue };
         let w = weight_of(weights, i);
         for (member, s) in set.iter() {
-            weigh(s, w, &mut scratch);
+            weigh(&s, w, &mut scratch);
             out.merge(member, &scratch, |acc, v| aggregate(acc, v, how))?;
         }
     }
@@ -132,9 +132,9 @@ pub fn inter(
                 continue 'members;
             };
             if i == 0 {
-                weigh(s, weight_of(weights, i), &mut acc);
+                weigh(&s, weight_of(weights, i), &mut acc);
             } else {
-                weigh(s, weight_of(weights, i), &mut scratch);
+                weigh(&s, weight_of(weights, i), &mut scratch);
                 aggregate(&mut acc, &scratch, how);
             }
         }
@@ -155,7 +155,7 @@ pub fn diff(inputs: &[Option<&TairZset>]) -> Result<Option<TairZset>, ZsetError>
     let mut out = ZsetBuilder::new(dims, first.len())?;
     for (member, s) in first.iter() {
         if others.iter().flatten().all(|o| o.score(member).is_none()) {
-            out.push(member, s)?;
+            out.push(member, &s)?;
         }
     }
     finish(out)

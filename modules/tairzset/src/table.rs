@@ -108,6 +108,15 @@ impl MemberTable {
         self.spilled_bytes
     }
 
+    /// The longest member's length (0 when empty). O(slots).
+    pub fn max_member_len(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| e.member.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Bytes allocated by the table (capacities; member allocations at their requested size).
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * size_of::<Entry>()

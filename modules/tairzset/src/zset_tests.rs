@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use super::*;
+use crate::score::ScoreTuple;
 use crate::score::{format_score, LexRange, ScoreRange};
 use crate::setops::{self, Aggregate};
 use proptest::prelude::*;
@@ -11,7 +12,8 @@ fn t(s: &str) -> Vec<f64> {
     ScoreTuple::parse(s.as_bytes()).unwrap().as_slice().to_vec()
 }
 
-fn fmt(s: &[f64]) -> String {
+fn fmt(s: impl AsRef<[f64]>) -> String {
+    let s = s.as_ref();
     let mut out = Vec::new();
     format_score(s, &mut out);
     String::from_utf8(out).unwrap()
@@ -295,7 +297,7 @@ fn t9_t10_add_many() {
             updated: 1
         })
     );
-    assert_eq!(z.score(b"dup"), Some(&s30[..]));
+    assert_eq!(z.score(b"dup").as_deref(), Some(&s30[..]));
     z.check().unwrap();
 }
 
@@ -696,7 +698,9 @@ fn t25_random_members() {
     got.sort_by(|a, b| a.0.cmp(&b.0));
     got.dedup_by(|a, b| a.0 == b.0);
     assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|(m, s)| z.score(m) == Some(&s[..])));
+    assert!(got
+        .iter()
+        .all(|(m, s)| z.score(m).as_deref() == Some(&s[..])));
     z.random_members(0, &mut rng, |_, _| panic!("count 0 visits nothing"));
     assert!(TairZset::new(1).unwrap().random_member(&mut rng).is_none());
     assert!(z.random_member(&mut rng).is_some());
@@ -1050,13 +1054,13 @@ fn apply(z: &mut TairZset, m: &mut Model, op: &Op) {
 fn compare_all(z: &TairZset, m: &Model, queries: &[(String, String, bool, i64, i64)]) {
     z.check().unwrap();
     assert_eq!(z.len(), m.len());
-    let got: Vec<(&[u8], &[f64])> = z.iter().collect();
+    let got: Vec<(&[u8], ScoreRef)> = z.iter().collect();
     for (rank, ((gm, gs), (mm, ms))) in got.iter().zip(m).enumerate() {
         assert!(*gm == &mm[..] && score::equal(gs, ms), "rank {rank}");
         assert_eq!(z.rank(mm), Some(rank));
         assert_eq!(z.rev_rank(mm), Some(m.len() - 1 - rank));
         assert_eq!(z.get_by_rank(rank).map(|e| e.0), Some(&mm[..]));
-        assert!(score::equal(z.score(mm).unwrap(), ms));
+        assert!(score::equal(&z.score(mm).unwrap(), ms));
     }
     assert!(z.get_by_rank(m.len()).is_none());
     for (a, b, reverse, offset, count) in queries {
@@ -1205,10 +1209,10 @@ proptest! {
         let mut inter: Model = Vec::new();
         let mut diff: Model = Vec::new();
         for (k, s) in za.iter() {
-            let ws = weigh(s, wa);
+            let ws = weigh(&s, wa);
             match zb.score(k) {
                 Some(t) => {
-                    let v = agg(ws, weigh(t, wb));
+                    let v = agg(ws, weigh(&t, wb));
                     union.push((k.to_vec(), v.clone()));
                     inter.push((k.to_vec(), v));
                 }
@@ -1219,7 +1223,7 @@ proptest! {
             }
         }
         for (k, t) in zb.iter() {
-            if za.score(k).is_none() { union.push((k.to_vec(), weigh(t, wb))); }
+            if za.score(k).is_none() { union.push((k.to_vec(), weigh(&t, wb))); }
         }
         for list in [&mut union, &mut inter, &mut diff] { model_sort(list); }
         let inputs = [Some(&za), Some(&zb)];
@@ -1268,3 +1272,6 @@ proptest! {
         compare_all(&z, &m, &queries);
     }
 }
+
+#[path = "encoding_tests.rs"]
+mod encoding_tests;

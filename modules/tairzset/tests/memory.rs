@@ -61,7 +61,7 @@ fn measure(dims: usize, n: u64) -> (f64, f64, f64, std::time::Duration) {
     let base = LIVE.load(Ordering::Relaxed);
     let mut b = ZsetBuilder::new(dims, n as usize).unwrap();
     for (m, s) in z.iter() {
-        b.push(m, s).unwrap();
+        b.push(m, &s).unwrap();
     }
     let copy = b.finish().unwrap();
     let loaded = (LIVE.load(Ordering::Relaxed) - base) as f64 / n as f64;

@@ -1,0 +1,673 @@
+//! `TairZset`: the value of a tairzset key, in one of two encodings with the same behaviour:
+//! [`CompactZset`] (one flat allocation sorted by (score, member), while the value is small) and
+//! [`BigZset`] (member table + order-statistic tree). A compact value converts once to the big encoding
+//! when an insertion would pass `tairzset.compact-max-entries` members or a member longer than
+//! `tairzset.compact-max-value` bytes; a big value never goes back (until a reload builds it afresh).
+//! Positions are 0-based ascending ranks; a [`Span`] is a rank interval plus a direction, which every
+//! range command reduces to before iterating or removing.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::ops::Deref;
+use std::sync::atomic::Ordering::Relaxed;
+
+use rand::Rng;
+
+use crate::big::{BigBuilder, BigEntries, BigZset};
+use crate::compact::{self, CompactZset, ScoreBuf};
+use crate::encoding::{self, count_members, BIG_VALUES, COMPACT_VALUES, CONVERSIONS};
+use crate::error::ZsetError;
+use crate::score::{self, LexRange, ScoreRange, MAX_DIMS};
+
+pub use crate::big::{MEM_BASE, MEM_PER_MEMBER};
+
+/// The NX / XX part of EXZADD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AddCondition {
+    #[default]
+    Always,
+    /// NX: only add new members.
+    IfAbsent,
+    /// XX: only update existing members.
+    IfPresent,
+}
+
+/// What one EXZADD pair did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    /// The score changed (counts for CH).
+    Updated,
+    /// Present and the new score is numerically equal.
+    Unchanged,
+    /// NX on a present member or XX on an absent one (INCR replies nil).
+    Skipped,
+}
+
+/// LIMIT offset count of the range commands: offset < 0 or count = 0 → empty, count < 0 → no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub offset: i64,
+    pub count: i64,
+}
+
+/// Ascending ranks `start..end`, visited backwards when `reverse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub reverse: bool,
+}
+
+impl Span {
+    pub const EMPTY: Span = Span {
+        start: 0,
+        end: 0,
+        reverse: false,
+    };
+
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Applies LIMIT from the side the command walks from.
+    pub fn limit(self, limit: Option<Limit>) -> Span {
+        let Some(Limit { offset, count }) = limit else {
+            return self;
+        };
+        if offset < 0 || count == 0 {
+            return Span {
+                end: self.start,
+                ..self
+            };
+        }
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let take = usize::try_from(count).unwrap_or(usize::MAX);
+        if self.reverse {
+            let end = self.end - offset;
+            Span {
+                start: self.start.max(end.saturating_sub(take)),
+                end,
+                ..self
+            }
+        } else {
+            let start = self.start + offset;
+            Span {
+                start,
+                end: self.end.min(start.saturating_add(take)),
+                ..self
+            }
+        }
+    }
+}
+
+/// What a multi-pair EXZADD did: the reply is `added` (with CH: `added + updated`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddSummary {
+    pub added: usize,
+    pub updated: usize,
+}
+
+/// A popped member and its score.
+pub type Popped = (crate::table::Member, crate::score::ScoreTuple);
+
+/// A score handed out by a [`TairZset`]: borrowed from the big encoding, decoded from the compact one.
+/// Dereferences to the dimensions.
+#[derive(Clone, Debug)]
+pub enum ScoreRef<'a> {
+    Borrowed(&'a [f64]),
+    Decoded(ScoreBuf),
+}
+
+impl AsRef<[f64]> for ScoreRef<'_> {
+    fn as_ref(&self) -> &[f64] {
+        self
+    }
+}
+
+impl PartialEq for ScoreRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Deref for ScoreRef<'_> {
+    type Target = [f64];
+
+    fn deref(&self) -> &[f64] {
+        match self {
+            ScoreRef::Borrowed(s) => s,
+            ScoreRef::Decoded(s) => s,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Compact(CompactZset),
+    Big(Box<BigZset>),
+}
+
+/// The value of a tairzset key. Never empty while stored in a key (the command layer deletes it).
+#[derive(Debug)]
+pub struct TairZset {
+    repr: Repr,
+}
+
+impl Clone for TairZset {
+    fn clone(&self) -> Self {
+        TairZset::wrap(self.repr.clone())
+    }
+}
+
+impl Drop for TairZset {
+    fn drop(&mut self) {
+        match &self.repr {
+            Repr::Compact(_) => COMPACT_VALUES.fetch_sub(1, Relaxed),
+            Repr::Big(_) => BIG_VALUES.fetch_sub(1, Relaxed),
+        };
+        count_members(-(self.len() as i64));
+    }
+}
+
+impl TairZset {
+    /// Counts a new value in the INFO counters.
+    fn wrap(repr: Repr) -> Self {
+        let z = TairZset { repr };
+        match &z.repr {
+            Repr::Compact(_) => COMPACT_VALUES.fetch_add(1, Relaxed),
+            Repr::Big(_) => BIG_VALUES.fetch_add(1, Relaxed),
+        };
+        count_members(z.len() as i64);
+        z
+    }
+
+    /// An empty set of `dims`-dimensional scores, compact unless `compact-max-entries` is 0; `dims`
+    /// outside 1..=255 is `InvalidScore`.
+    pub fn new(dims: usize) -> Result<Self, ZsetError> {
+        if dims == 0 || dims > MAX_DIMS {
+            return Err(ZsetError::InvalidScore);
+        }
+        if encoding::max_entries() == 0 {
+            return Self::new_big(dims);
+        }
+        Ok(Self::wrap(Repr::Compact(CompactZset::new(dims))))
+    }
+
+    /// An empty set in the big encoding whatever its size (tests and fuzzers drive both encodings).
+    pub fn new_big(dims: usize) -> Result<Self, ZsetError> {
+        Ok(Self::wrap(Repr::Big(Box::new(BigZset::new(dims)?))))
+    }
+
+    /// True while the value uses the compact encoding.
+    pub fn is_compact(&self) -> bool {
+        matches!(self.repr, Repr::Compact(_))
+    }
+
+    /// Converts a compact value to the big encoding (once; no-op when already big).
+    fn convert(&mut self) -> Result<(), ZsetError> {
+        let Repr::Compact(c) = &self.repr else {
+            return Ok(());
+        };
+        let mut b = BigBuilder::new(c.dims(), c.len())?;
+        for (m, s) in c.entries() {
+            b.push(m, &s)?;
+        }
+        let big = b.finish()?;
+        self.repr = Repr::Big(Box::new(big));
+        COMPACT_VALUES.fetch_sub(1, Relaxed);
+        BIG_VALUES.fetch_add(1, Relaxed);
+        CONVERSIONS.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// N, the number of dimensions of every score.
+    pub fn dims(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.dims(),
+            Repr::Big(b) => b.dims(),
+        }
+    }
+
+    /// Number of members (EXZCARD).
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.len(),
+            Repr::Big(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The score of a member (EXZSCORE / EXZMSCORE). O(1) big, O(N) compact.
+    pub fn score(&self, member: &[u8]) -> Option<ScoreRef<'_>> {
+        match &self.repr {
+            Repr::Compact(c) => c.score(member).map(ScoreRef::Decoded),
+            Repr::Big(b) => b.score(member).map(ScoreRef::Borrowed),
+        }
+    }
+
+    /// One EXZADD pair (§4.1). With `incr` the new score is old + `score` (an absent member starts from
+    /// the all-zero tuple, §4.2). Errors leave the set unchanged: `InvalidScore` if `score` is not N wide or
+    /// holds NaN, `ScoreNaN` if the sum has a NaN dimension. O(log N) big, O(N) compact.
+    pub fn add(
+        &mut self,
+        member: &[u8],
+        score: &[f64],
+        cond: AddCondition,
+        incr: bool,
+    ) -> Result<AddOutcome, ZsetError> {
+        if score.len() != self.dims() || score.iter().any(|v| v.is_nan()) {
+            return Err(ZsetError::InvalidScore);
+        }
+        if let Repr::Compact(c) = &self.repr {
+            let max_entries = encoding::max_entries().min(compact::MAX_COUNT);
+            let max_value = encoding::max_value().min(compact::MAX_MEMBER);
+            if (c.len() >= max_entries || member.len() > max_value)
+                && cond != AddCondition::IfPresent
+                && c.rank(member).is_none()
+            {
+                self.convert()?;
+            }
+        }
+        let out = match &mut self.repr {
+            Repr::Compact(c) => c.add(member, score, cond, incr),
+            Repr::Big(b) => b.add(member, score, cond, incr),
+        }?;
+        if out == AddOutcome::Added {
+            count_members(1);
+        }
+        Ok(out)
+    }
+
+    /// A whole EXZADD without INCR: every score is checked first (N wide, no NaN; else `InvalidScore` and
+    /// nothing changes), then pairs apply left to right (a repeated member is added, then updated).
+    pub fn add_many(
+        &mut self,
+        pairs: &[(&[f64], &[u8])],
+        cond: AddCondition,
+    ) -> Result<AddSummary, ZsetError> {
+        let dims = self.dims();
+        if pairs
+            .iter()
+            .any(|(s, _)| s.len() != dims || s.iter().any(|v| v.is_nan()))
+        {
+            return Err(ZsetError::InvalidScore);
+        }
+        let mut summary = AddSummary::default();
+        for (score, member) in pairs {
+            match self.add(member, score, cond, false)? {
+                AddOutcome::Added => summary.added += 1,
+                AddOutcome::Updated => summary.updated += 1,
+                AddOutcome::Unchanged | AddOutcome::Skipped => {}
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Removes a member (EXZREM).
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        let gone = match &mut self.repr {
+            Repr::Compact(c) => c.remove(member),
+            Repr::Big(b) => b.remove(member),
+        };
+        if gone {
+            count_members(-1);
+        }
+        gone
+    }
+
+    /// 0-based ascending rank (EXZRANK).
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match &self.repr {
+            Repr::Compact(c) => c.rank(member),
+            Repr::Big(b) => b.rank(member),
+        }
+    }
+
+    /// 0-based descending rank (EXZREVRANK).
+    pub fn rev_rank(&self, member: &[u8]) -> Option<usize> {
+        Some(self.len() - 1 - self.rank(member)?)
+    }
+
+    /// Member and score at an ascending rank.
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], ScoreRef<'_>)> {
+        match &self.repr {
+            Repr::Compact(c) => c.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Decoded(s))),
+            Repr::Big(b) => b.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Borrowed(s))),
+        }
+    }
+
+    /// EXZRANGE / EXZREVRANGE / EXZREMRANGEBYRANK indexes (§4.5 normalisation; `reverse` indexes the
+    /// descending order). O(1).
+    pub fn rank_span(&self, start: i64, stop: i64, reverse: bool) -> Span {
+        let len = i64::try_from(self.len()).unwrap_or(i64::MAX);
+        let mut start = if start < 0 { start + len } else { start };
+        let mut stop = if stop < 0 { stop + len } else { stop };
+        start = start.max(0);
+        if start > stop || start >= len {
+            return Span {
+                reverse,
+                ..Span::EMPTY
+            };
+        }
+        stop = stop.min(len - 1);
+        let (a, b) = (
+            usize::try_from(start).unwrap_or(0),
+            usize::try_from(stop).unwrap_or(0),
+        );
+        if reverse {
+            let n = self.len();
+            Span {
+                start: n - 1 - b,
+                end: n - a,
+                reverse,
+            }
+        } else {
+            Span {
+                start: a,
+                end: b + 1,
+                reverse,
+            }
+        }
+    }
+
+    /// Number of leading members (ascending) for which `pred(member, score)` holds; `pred` must be
+    /// monotone along the order.
+    fn partition_point(&self, mut pred: impl FnMut(&[u8], &[f64]) -> bool) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.partition_point(pred),
+            Repr::Big(b) => b.partition_point(|m, s| pred(m, s)),
+        }
+    }
+
+    /// Ranks of the members inside a score range (§2.6), before LIMIT. `InvalidScore` if a bound is wider
+    /// than N.
+    pub fn score_span(
+        &self,
+        range: &ScoreRange,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> Result<Span, ZsetError> {
+        if range.dims() > self.dims() {
+            return Err(ZsetError::InvalidScore);
+        }
+        let start = self.partition_point(|_, s| range.below_min(s));
+        let end = self.partition_point(|_, s| range.within_max(s));
+        Ok(Span {
+            start,
+            end: end.max(start),
+            reverse,
+        }
+        .limit(limit))
+    }
+
+    /// Ranks of the members inside a lex range (§2.7).
+    pub fn lex_span(&self, range: &LexRange, reverse: bool, limit: Option<Limit>) -> Span {
+        let start = self.partition_point(|m, _| range.below_min(m));
+        let end = self.partition_point(|m, _| range.within_max(m));
+        Span {
+            start,
+            end: end.max(start),
+            reverse,
+        }
+        .limit(limit)
+    }
+
+    /// EXZCOUNT.
+    pub fn count_in_score(&self, range: &ScoreRange) -> Result<usize, ZsetError> {
+        Ok(self.score_span(range, false, None)?.len())
+    }
+
+    /// EXZLEXCOUNT.
+    pub fn count_in_lex(&self, range: &LexRange) -> usize {
+        self.lex_span(range, false, None).len()
+    }
+
+    /// EXZRANKBYSCORE: members whose score (prefix) is strictly below `score`.
+    pub fn rank_by_score(&self, score: &[f64]) -> Result<usize, ZsetError> {
+        if score.is_empty() || score.len() > self.dims() {
+            return Err(ZsetError::InvalidScore);
+        }
+        Ok(self.partition_point(|_, s| score::compare(s, score) == Ordering::Less))
+    }
+
+    /// EXZREVRANKBYSCORE: members whose score (prefix) is >= `score`.
+    pub fn rev_rank_by_score(&self, score: &[f64]) -> Result<usize, ZsetError> {
+        Ok(self.len() - self.rank_by_score(score)?)
+    }
+
+    /// Members and scores of a span, in its direction.
+    pub fn iter_span(&self, span: Span) -> Entries<'_> {
+        Entries(match &self.repr {
+            Repr::Compact(c) => {
+                EntriesRepr::Compact(c.iter_range(span.start, span.end, span.reverse))
+            }
+            Repr::Big(b) => EntriesRepr::Big(b.iter_span(span)),
+        })
+    }
+
+    /// All members in ascending order: the stable order for RDB, AOF rewrite and digests
+    /// (`iter_span(Span { start: 0, end: len, reverse: true })` gives the RDB v0 descending order).
+    pub fn iter(&self) -> Entries<'_> {
+        self.iter_span(Span {
+            start: 0,
+            end: self.len(),
+            reverse: false,
+        })
+    }
+
+    /// Removes the members of a span (EXZREMRANGEBY*).
+    pub fn remove_span(&mut self, span: Span) -> usize {
+        let n = match &mut self.repr {
+            Repr::Compact(c) => c.remove_span(span.start, span.end),
+            Repr::Big(b) => b.remove_span(span),
+        };
+        count_members(-(n as i64));
+        n
+    }
+
+    /// Removes and returns up to `count` lowest (`max` = false) or highest members, in that order
+    /// (EXZPOPMIN / EXZPOPMAX / EXBZPOP*).
+    pub fn pop(&mut self, count: usize, max: bool) -> Vec<Popped> {
+        let out = match &mut self.repr {
+            Repr::Compact(c) => c.pop(count, max),
+            Repr::Big(b) => b.pop(count, max),
+        };
+        count_members(-(out.len() as i64));
+        out
+    }
+
+    /// A uniformly random member (EXZRANDMEMBER without count).
+    pub fn random_member<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], ScoreRef<'_>)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.get_by_rank(rng.gen_range(0..self.len()))
+    }
+
+    /// EXZRANDMEMBER with a count: `count > 0` visits min(count, len) distinct members forming a uniform
+    /// random subset (all of them, ascending, when count >= len); `count < 0` visits |count| independent
+    /// uniform draws. O(M log N) time (O(M·N) compact), O(M) memory for the distinct case (Floyd's
+    /// sampling of ranks).
+    pub fn random_members<R: Rng + ?Sized>(
+        &self,
+        count: i64,
+        rng: &mut R,
+        mut visit: impl FnMut(&[u8], &[f64]),
+    ) {
+        let n = self.len();
+        if n == 0 || count == 0 {
+            return;
+        }
+        if count < 0 {
+            for _ in 0..count.unsigned_abs() {
+                if let Some((m, s)) = self.get_by_rank(rng.gen_range(0..n)) {
+                    visit(m, &s);
+                }
+            }
+            return;
+        }
+        let k = usize::try_from(count).unwrap_or(usize::MAX);
+        if k >= n {
+            for (m, s) in self.iter() {
+                visit(m, &s);
+            }
+            return;
+        }
+        let mut chosen: HashSet<usize> = HashSet::with_capacity(k);
+        for j in n - k..n {
+            let t = rng.gen_range(0..=j);
+            if !chosen.insert(t) {
+                chosen.insert(j);
+            }
+        }
+        for rank in chosen {
+            if let Some((m, s)) = self.get_by_rank(rank) {
+                visit(m, &s);
+            }
+        }
+    }
+
+    /// One EXZSCAN step (§4.16); returns the next cursor (0 = done). A compact value is visited whole
+    /// in one call (at most `compact-max-entries` members), whatever the cursor, as Redis does for a
+    /// listpack. O(count) expected.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], ScoreRef<'a>),
+    ) -> u64 {
+        match &self.repr {
+            Repr::Compact(c) => {
+                for (m, s) in c.entries() {
+                    visit(m, ScoreRef::Decoded(s));
+                }
+                0
+            }
+            Repr::Big(b) => b.scan(cursor, count, |m, s| visit(m, ScoreRef::Borrowed(s))),
+        }
+    }
+
+    /// MEMORY USAGE: a deterministic function of the content and encoding. O(1).
+    pub fn mem_usage(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.mem_usage(),
+            Repr::Big(b) => b.mem_usage(),
+        }
+    }
+
+    /// Bytes actually allocated (capacities; member allocations at requested size). Diagnostics.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.repr {
+            Repr::Compact(c) => c.heap_bytes(),
+            Repr::Big(b) => b.heap_bytes(),
+        }
+    }
+
+    /// Verifies every invariant of the encoding in use.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.repr {
+            Repr::Compact(c) => c.check(),
+            Repr::Big(b) => b.check(),
+        }
+    }
+}
+
+/// Builds a set from members in any order (RDB load, RESTORE, set operations): validates, then sorts once
+/// into the compact encoding when the result is within its thresholds, else bulk-loads the big one.
+/// O(N log N).
+#[derive(Debug)]
+pub struct ZsetBuilder {
+    inner: BigBuilder,
+}
+
+impl ZsetBuilder {
+    /// `dims` outside 1..=255 is `InvalidScore`.
+    pub fn new(dims: usize, capacity: usize) -> Result<Self, ZsetError> {
+        Ok(ZsetBuilder {
+            inner: BigBuilder::new(dims, capacity)?,
+        })
+    }
+
+    /// Adds a member; a duplicate, a NaN or a wrong width is `CorruptValue`.
+    pub fn push(&mut self, member: &[u8], score: &[f64]) -> Result<(), ZsetError> {
+        self.inner.push(member, score)
+    }
+
+    /// Adds `score` into the member's score with `merge`, or inserts it (set operations).
+    pub(crate) fn merge(
+        &mut self,
+        member: &[u8],
+        score: &[f64],
+        merge: impl FnOnce(&mut [f64], &[f64]),
+    ) -> Result<(), ZsetError> {
+        self.inner.merge(member, score, merge)
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// The finished set (possibly empty).
+    pub fn finish(self) -> Result<TairZset, ZsetError> {
+        let n = self.inner.len();
+        let compact = n <= encoding::max_entries().min(compact::MAX_COUNT)
+            && !self
+                .inner
+                .has_member_longer_than(encoding::max_value().min(compact::MAX_MEMBER));
+        if compact {
+            let c = CompactZset::from_sorted(
+                self.inner.dims(),
+                self.inner.sorted_entries().into_iter(),
+            );
+            return Ok(TairZset::wrap(Repr::Compact(c)));
+        }
+        Ok(TairZset::wrap(Repr::Big(Box::new(self.inner.finish()?))))
+    }
+}
+
+/// Iterator of `(member, score)` over a span (see [`TairZset::iter_span`]).
+#[derive(Clone)]
+pub struct Entries<'a>(EntriesRepr<'a>);
+
+#[derive(Clone)]
+enum EntriesRepr<'a> {
+    Compact(compact::Iter<'a>),
+    Big(BigEntries<'a>),
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a [u8], ScoreRef<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            EntriesRepr::Compact(i) => i.next().map(|(m, s)| (m, ScoreRef::Decoded(s))),
+            EntriesRepr::Big(i) => i.next().map(|(m, s)| (m, ScoreRef::Borrowed(s))),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            EntriesRepr::Compact(i) => i.size_hint(),
+            EntriesRepr::Big(i) => i.size_hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "zset_tests.rs"]
+mod tests;
