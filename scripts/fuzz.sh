@@ -85,13 +85,14 @@ for t in $targets; do
         ok*) ;;
         *)
             failed=1
-            echo "---- $t: end of the log"
-            tail -n 60 "$work/$t.log" 2>/dev/null || true
+            echo "---- $t: the finding (full log: run the target on the input)"
+            grep -E -A3 'Running: |panicked at|ERROR: AddressSanitizer|ERROR: LeakSanitizer|ERROR: libFuzzer|Test unit written|^SUMMARY' \
+                "$work/$t.log" 2>/dev/null | head -n 40 || true
             ;;
     esac
 done
 if [ $failed -ne 0 ]; then
-    echo "== fuzzing found failures (inputs under fuzz/artifacts/)"
+    echo "== fuzzing found failures (new inputs under fuzz/artifacts/<target>/, known ones under fuzz/regressions/<target>/)"
     exit 1
 fi
 echo "== all fuzz targets passed"
