@@ -344,16 +344,29 @@ impl Compact {
         })
     }
 
-    /// Where the stored field `name` starts. Compares only names of the same length.
+    /// Where the stored field `name` starts. Compares only names of the same length. Entries whose
+    /// lengths and version take one byte each (the usual case) are stepped over without a call.
     fn find(&self, name: &[u8]) -> Option<usize> {
         let buf: &[u8] = &self.buf;
         let mut pos = self.header().first;
-        while pos < buf.len() {
-            let s = skim(buf, pos)?;
-            if s.name.1 - s.name.0 == name.len() && buf.get(s.name.0..s.name.1)? == name {
+        while let Some(&flags) = buf.get(pos) {
+            let (name_at, nlen, vlen) = match buf.get(pos + 1..pos + 4) {
+                Some(&[a, b, c]) if (a | b | c) < 0x80 => (
+                    pos + 4
+                        + 8 * usize::from(flags & FLAG_EXPIRY)
+                        + 4 * usize::from(flags & FLAG_DUE),
+                    usize::from(a),
+                    usize::from(b),
+                ),
+                _ => {
+                    let s = skim(buf, pos)?;
+                    (s.name.0, s.name.1 - s.name.0, s.next - s.name.1)
+                }
+            };
+            if nlen == name.len() && buf.get(name_at..name_at + nlen)? == name {
                 return Some(pos);
             }
-            pos = s.next;
+            pos = name_at + nlen + vlen;
         }
         None
     }
