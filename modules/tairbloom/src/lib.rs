@@ -73,7 +73,7 @@ fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
         tair_common::command::register_aliases(
             ctx.as_ptr(),
             &TFBF_COMMANDS,
-            &[],
+            &docs::DOCS,
             "tfbf",
             "bf.",
             &[],

@@ -47,10 +47,12 @@ fn path_err(e: PathError) -> CmdError {
     }
 }
 
+use crate::configs::max_depth;
+
 fn json_err(e: JsonError) -> CmdError {
     match e {
         JsonError::Empty => EMPTY_JSON,
-        JsonError::Depth => DEPTH,
+        JsonError::Depth => depth_error(),
         JsonError::Lexer(l, c) => {
             CmdError::msg(format!("ERR json lexer error at line {l} column {c}"))
         }
@@ -70,7 +72,20 @@ fn path(b: &[u8]) -> CmdResult<PathKind> {
 }
 
 fn json(b: &[u8]) -> CmdResult<store::Parsed> {
-    store::parse(b).map_err(json_err)
+    let v = store::parse(b).map_err(json_err)?;
+    if v.depth > max_depth() {
+        return Err(depth_error());
+    }
+    Ok(v)
+}
+
+/// The depth error of the current limit (`tairdoc.max-depth`), counted in INFO.
+fn depth_error() -> CmdError {
+    crate::configs::DEPTH_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    match max_depth() {
+        doc::MAX_DEPTH => DEPTH,
+        n => CmdError::msg(format!("ERR json nesting depth exceeds {n}")),
+    }
 }
 
 /// Paths up to this length are kept parsed in [`PATHS`].
@@ -204,8 +219,8 @@ pub fn set(ctx: &Ctx, args: Args) -> CmdResult {
                 return Ok(());
             }
             for (_, l) in &locs {
-                if l.len().saturating_add(v.depth) > doc::MAX_DEPTH {
-                    return Err(DEPTH);
+                if l.len().saturating_add(v.depth) > max_depth() {
+                    return Err(depth_error());
                 }
             }
             for (_, l) in &locs {
@@ -232,8 +247,8 @@ pub fn set(ctx: &Ctx, args: Args) -> CmdResult {
             if !exists {
                 store::check_set(&d.buf, steps).map_err(set_err)?;
             }
-            if steps.len().saturating_add(v.depth) > doc::MAX_DEPTH {
-                return Err(DEPTH);
+            if steps.len().saturating_add(v.depth) > max_depth() {
+                return Err(depth_error());
             }
             store::set_at(&mut d.buf, steps, &v.buf).map_err(set_err)?;
         }
@@ -754,7 +769,7 @@ fn array_op(
             let mut res: Vec<Option<i64>> = vec![None; n];
             let mut changed = false;
             for (slot, l) in &locs {
-                if l.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH
+                if l.len().saturating_add(1).saturating_add(depth_add) > max_depth()
                     && depth_add > 0
                 {
                     continue;
@@ -780,11 +795,11 @@ fn array_op(
         other => {
             let steps = single_steps(other).ok_or(INTERNAL)?;
             if depth_add > 0
-                && steps.len().saturating_add(1).saturating_add(depth_add) > doc::MAX_DEPTH
+                && steps.len().saturating_add(1).saturating_add(depth_add) > max_depth()
             {
                 if let Some(at) = store::walk(&d.buf, steps, None) {
                     if store::tag(&d.buf, at) == Some(T_ARR) {
-                        return Err(DEPTH);
+                        return Err(depth_error());
                     }
                 }
             }

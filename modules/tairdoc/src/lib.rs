@@ -2,14 +2,17 @@
 //! (spec `tairdoc.md`). [`doc`] is the pure layer (parsing with the depth pre-scan, paths, the step
 //! walker, multi-mode locations, formats); [`store`] the stored binary layout (parse into it, print
 //! it, edit it in place); [`commands`] one function per command; [`persist`] the
-//! module type's callbacks.
+//! module type's callbacks; [`configs`] the config `tairdoc.max-depth` and `INFO tairdoc`; `docs`
+//! COMMAND DOCS of every command.
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
 pub mod commands;
+pub mod configs;
 pub mod doc;
+mod docs;
 pub mod fast;
 pub mod persist;
 pub mod store;
@@ -66,7 +69,7 @@ fn init(ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
         tair_common::command::register_aliases(
             ctx.as_ptr(),
             &COMMANDS,
-            &[],
+            &docs::DOCS,
             "exjson",
             "json.",
             &["exjsonarrayappend"],
@@ -82,6 +85,9 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: Some(init),
+    configs: &configs::CONFIGS,
+    info: &configs::INFO,
+    docs: &docs::DOCS,
     ..ModuleDef::EMPTY
 };
 
