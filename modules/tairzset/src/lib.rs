@@ -7,7 +7,8 @@
 //! - [`compact`]: the compact encoding of small values (one sorted flat allocation, like a listpack).
 //! - [`big`]: the big encoding: [`table`] (member arena and hash index, one copy of each member, flat
 //!   score array) plus [`tree`] (the order-statistic B+-tree over member handles).
-//! - [`encoding`]: the thresholds between the two (configs) and the INFO counters.
+//! - [`encoding`]: the thresholds between the two and the INFO counters; [`configs`] declares them as
+//!   configs `tairzset.*` and INFO fields, [`docs`] the COMMAND DOCS.
 //! - [`setops`]: union / inter / diff / intercard with WEIGHTS and AGGREGATE.
 
 #![cfg_attr(
@@ -19,6 +20,8 @@ pub mod big;
 pub mod blocking;
 pub mod commands;
 pub mod compact;
+pub mod configs;
+pub mod docs;
 pub mod encoding;
 pub mod error;
 pub mod persist;
@@ -38,9 +41,10 @@ pub use zset::{
 };
 
 use tair_common::command::{CommandDef, KeyAccess, Keys};
+use tair_common::load_args::LoadArgs;
 use tair_common::module::ModuleDef;
 use tair_common::value::create_type;
-use tair_common::{cmd, RO, RW};
+use tair_common::{cmd, Ctx, RO, RW};
 
 /// A STORE destination: argument 1, overwritten.
 const DEST: Keys = Keys::one(KeyAccess::Overwrite);
@@ -210,13 +214,21 @@ static COMMANDS: [CommandDef; 34] = [
     ),
 ];
 
+/// Load arguments over the config file (`tair-compat` is accepted and ignored).
+fn init(_ctx: &Ctx, load_args: &LoadArgs) -> Result<(), String> {
+    configs::apply_load_args(load_args)
+}
+
 pub static MODULE: ModuleDef = ModuleDef {
     name: c"tairzset",
     version: 1,
     types: &[create_type::<TairZset>],
     commands: &COMMANDS,
-    load_args: &[],
-    init: None,
+    load_args: configs::LOAD_ARGS,
+    init: Some(init),
+    configs: &configs::CONFIGS,
+    info: &configs::INFO,
+    docs: &docs::DOCS,
     // A write keeps two structures in step (table + expiry heap / table + order tree).
     write_panic_aborts: true,
     ..ModuleDef::EMPTY
