@@ -318,6 +318,11 @@ impl Compact {
         self.header().count
     }
 
+    /// False when no field has an expiry (the header bit; true may be stale after an expiry went).
+    pub(crate) fn may_expire(&self) -> bool {
+        self.buf.first().is_some_and(|b| b & 1 != 0)
+    }
+
     /// Bytes of the buffer.
     pub(crate) fn bytes(&self) -> usize {
         self.buf.len()
@@ -363,7 +368,11 @@ impl Compact {
                     (s.name.0, s.name.1 - s.name.0, s.next - s.name.1)
                 }
             };
-            if nlen == name.len() && buf.get(name_at..name_at + nlen)? == name {
+            // Names usually differ in their last byte: test it before the full comparison.
+            if nlen == name.len()
+                && (nlen == 0 || buf.get(name_at + nlen - 1) == name.last())
+                && buf.get(name_at..name_at + nlen)? == name
+            {
                 return Some(pos);
             }
             pos = name_at + nlen + vlen;

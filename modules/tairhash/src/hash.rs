@@ -325,6 +325,11 @@ impl TairHash {
 
     /// Is `name` stored but expired at `now`? One lookup.
     pub fn is_stored_expired(&self, name: &[u8], now: u64) -> bool {
+        if let Repr::Compact(c) = &self.repr {
+            if !c.may_expire() {
+                return false;
+            }
+        }
         self.stored(name).is_some_and(|f| !f.is_live(now))
     }
 
