@@ -231,7 +231,6 @@ pub static MODULE: ModuleDef = ModuleDef {
     docs: &docs::DOCS,
     // A write keeps two structures in step (table + expiry heap / table + order tree).
     write_panic_aborts: true,
-    ..ModuleDef::EMPTY
 };
 
 tair_common::tair_module!(MODULE);
