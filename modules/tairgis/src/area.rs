@@ -3,6 +3,8 @@
 //! tree and keep those the exact predicate accepts, in insertion order. Pure Rust.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 use geo::Geometry;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -14,12 +16,35 @@ use crate::geom::{self, Shape};
 pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// One named geometry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Member {
     pub name: Box<[u8]>,
     /// Insertion number (order of unsorted results).
     pub seq: u64,
     pub shape: Shape,
+}
+
+/// Live members of every area in this process (INFO `tairgis_geometries`): counted when a member is
+/// made (insert, load, copy) and when it is dropped (removed, replaced, its key freed).
+pub static GEOMETRIES: AtomicU64 = AtomicU64::new(0);
+
+impl Member {
+    fn new(name: Box<[u8]>, seq: u64, shape: Shape) -> Member {
+        GEOMETRIES.fetch_add(1, Relaxed);
+        Member { name, seq, shape }
+    }
+}
+
+impl Clone for Member {
+    fn clone(&self) -> Member {
+        Member::new(self.name.clone(), self.seq, self.shape.clone())
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        GEOMETRIES.fetch_sub(1, Relaxed);
+    }
 }
 
 /// The value of a key. Members live in `slots` (the R-tree and both maps refer to a slot, so a
@@ -133,11 +158,7 @@ impl GisArea {
         let seq = self.next_seq;
         let rect = shape.rect;
         let points = shape.points;
-        let Some(slot) = self.place(Member {
-            name: name.into(),
-            seq,
-            shape,
-        }) else {
+        let Some(slot) = self.place(Member::new(name.into(), seq, shape)) else {
             return false;
         };
         self.next_seq = self.next_seq.saturating_add(1);
@@ -184,11 +205,7 @@ impl GisArea {
             }
             let seq = a.next_seq;
             let points = shape.points;
-            let Some(slot) = a.place(Member {
-                name: name.clone(),
-                seq,
-                shape,
-            }) else {
+            let Some(slot) = a.place(Member::new(name.clone(), seq, shape)) else {
                 break;
             };
             a.next_seq = a.next_seq.saturating_add(1);

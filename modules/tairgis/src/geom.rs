@@ -562,7 +562,13 @@ fn build_with(r: &Raw, with_wkt: bool) -> Result<Shape, GeomError> {
 
 /// Edge pairs (with overlapping rectangles) beyond which `covers` does not run geo's DE-9IM relate:
 /// `EDGE_PAIR_BUDGET_PER_EDGE` per edge of both geometries, plus a constant.
-const EDGE_PAIR_BUDGET_PER_EDGE: usize = 16;
+/// (The config `tairgis.relate-edge-budget`, settable at run time.)
+pub static EDGE_PAIR_BUDGET_PER_EDGE: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_EDGE_PAIR_BUDGET);
+/// The default of [`EDGE_PAIR_BUDGET_PER_EDGE`].
+pub const DEFAULT_EDGE_PAIR_BUDGET: usize = 16;
+/// The largest [`EDGE_PAIR_BUDGET_PER_EDGE`] (a budget quadratic in practice past this).
+pub const MAX_EDGE_PAIR_BUDGET: usize = 1 << 20;
 const EDGE_PAIR_BUDGET_BASE: usize = 4096;
 
 /// The rectangles of every edge of `g`.
@@ -598,7 +604,7 @@ pub fn relate_is_cheap(a: &Geometry<f64>, b: &Geometry<f64>) -> bool {
     edge_rects(b, &mut rects);
     let budget = rects
         .len()
-        .saturating_mul(EDGE_PAIR_BUDGET_PER_EDGE)
+        .saturating_mul(EDGE_PAIR_BUDGET_PER_EDGE.load(std::sync::atomic::Ordering::Relaxed))
         .saturating_add(EDGE_PAIR_BUDGET_BASE);
     let tree = RTree::bulk_load(rects.clone());
     let mut pairs = 0usize;

@@ -17,6 +17,7 @@ pub mod area;
 #[cfg(test)]
 mod area_tests;
 pub mod commands;
+pub mod configs;
 pub mod geom;
 pub mod persist;
 
@@ -221,6 +222,8 @@ pub static MODULE: ModuleDef = ModuleDef {
     commands: &COMMANDS,
     load_args: &[],
     init: None,
+    configs: &configs::CONFIGS,
+    info: &configs::INFO,
     docs: &DOCS,
     ..ModuleDef::EMPTY
 };
