@@ -459,3 +459,45 @@ fn every_module_under_memcheck_has_no_error_and_no_leak() {
         f.module_leaks.join("\n\n")
     );
 }
+
+/// The log reader itself (runs in `cargo test`): a module frame makes a finding count against the
+/// modules, a server-only stack does not, and summaries without frames are skipped.
+#[test]
+fn the_memcheck_log_reader_attributes_findings_to_module_frames() {
+    let log = "\
+==7== Memcheck, a memory error detector
+==7== Command: valkey-server --port 1
+==7== 
+==7== Invalid read of size 8
+==7==    at 0x1: tairhash::hash::Hash::get (hash.rs:10)
+==7==    by 0x2: call (in /usr/bin/valkey-server)
+==7== 
+==7== Conditional jump or move depends on uninitialised value(s)
+==7==    at 0x3: dictFind (in /usr/bin/valkey-server)
+==7==    by 0x4: main (in /usr/bin/valkey-server)
+==7== 
+==7== 48 bytes in 1 blocks are definitely lost in loss record 1 of 2
+==7==    at 0x5: malloc (vg_replace_malloc.c:381)
+==7==    by 0x6: alloc::alloc::alloc (in /x/target/valgrind/release/libtairzset.so)
+==7== 
+==7== 1,024 bytes in 2 blocks are indirectly lost in loss record 2 of 2
+==7==    at 0x7: malloc (vg_replace_malloc.c:381)
+==7==    by 0x8: zmalloc (in /usr/bin/valkey-server)
+==7== 
+==7== 64 bytes in 1 blocks are possibly lost in loss record 1 of 1
+==7==    at 0x9: malloc (vg_replace_malloc.c:381)
+==7==    by 0xa: tair_common::module::on_load (module.rs:1)
+==7== 
+==7== LEAK SUMMARY:
+==7==    definitely lost: 48 bytes in 1 blocks
+==7== ERROR SUMMARY: 4 errors from 4 contexts (suppressed: 0 from 0)
+";
+    let mut f = Findings::default();
+    scan_log(log, &mut f);
+    assert_eq!(f.module_errors.len(), 1, "{f:?}");
+    assert!(f.module_errors[0].contains("Invalid read"));
+    assert_eq!(f.other_errors, 1);
+    assert_eq!(f.module_leaks.len(), 1);
+    assert!(f.module_leaks[0].contains("libtairzset.so"));
+    assert_eq!((f.other_leaks, f.leaked_bytes_other), (1, 1024));
+}
