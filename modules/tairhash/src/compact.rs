@@ -350,19 +350,26 @@ impl Compact {
     }
 
     /// Where the stored field `name` starts. Compares only names of the same length. Entries whose
-    /// lengths and version take one byte each (the usual case) are stepped over without a call.
+    /// lengths take one byte each (the usual case) are stepped over without a call.
     fn find(&self, name: &[u8]) -> Option<usize> {
         let buf: &[u8] = &self.buf;
         let mut pos = self.header().first;
         while let Some(&flags) = buf.get(pos) {
-            let (name_at, nlen, vlen) = match buf.get(pos + 1..pos + 4) {
-                Some(&[a, b, c]) if (a | b | c) < 0x80 => (
-                    pos + 4
-                        + 8 * usize::from(flags & FLAG_EXPIRY)
-                        + 4 * usize::from(flags & FLAG_DUE),
-                    usize::from(a),
-                    usize::from(b),
-                ),
+            let (name_at, nlen, vlen) = match buf.get(pos + 1..pos + 3) {
+                Some(&[a, b]) if (a | b) < 0x80 => {
+                    // The version's bytes: all but the last have the high bit set.
+                    let mut p = pos + 3;
+                    while buf.get(p).is_some_and(|x| x & 0x80 != 0) {
+                        p += 1;
+                    }
+                    (
+                        p + 1
+                            + 8 * usize::from(flags & FLAG_EXPIRY)
+                            + 4 * usize::from(flags & FLAG_DUE),
+                        usize::from(a),
+                        usize::from(b),
+                    )
+                }
                 _ => {
                     let s = skim(buf, pos)?;
                     (s.name.0, s.name.1 - s.name.0, s.next - s.name.1)
@@ -432,8 +439,29 @@ impl Compact {
         version: u64,
         expiry: Option<Expiry>,
     ) {
+        let at = self.find(name);
+        self.write_at(at, name, value, version, expiry);
+    }
+
+    /// The stored field `name` and where it starts (for [`write_at`](Self::write_at)): one walk
+    /// for a read-then-write.
+    pub(crate) fn lookup(&self, name: &[u8]) -> (Option<usize>, Option<Entry<'_>>) {
+        let at = self.find(name);
+        (at, at.and_then(|p| decode(&self.buf, p)))
+    }
+
+    /// [`write`](Self::write) of a field that [`lookup`](Self::lookup) found at `at` (or not:
+    /// `None`), the buffer unchanged since.
+    pub(crate) fn write_at(
+        &mut self,
+        at: Option<usize>,
+        name: &[u8],
+        value: Option<&[u8]>,
+        version: u64,
+        expiry: Option<Expiry>,
+    ) {
         let h = self.header();
-        let Some(old) = self.find(name).and_then(|at| decode(&self.buf, at)) else {
+        let Some(old) = at.and_then(|at| decode(&self.buf, at)) else {
             let end = self.buf.len().max(h.first);
             self.splice(
                 h.count + 1,

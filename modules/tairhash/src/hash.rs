@@ -402,22 +402,28 @@ impl TairHash {
         opts: SetOptions,
         now: u64,
     ) -> Result<SetOutcome, HashError> {
-        if let Repr::Big(b) = &mut self.repr {
-            return b.set(name, value, opts, now);
-        }
-        let live = self.live(name, now);
+        let c = match &mut self.repr {
+            Repr::Big(b) => return b.set(name, value, opts, now),
+            Repr::Compact(c) => c,
+        };
+        // One walk: the stored field (live or not) and where it is.
+        let (at, stored) = c.lookup(name);
+        let live = stored
+            .map(Stored::of_entry)
+            .filter(|f| f.is_live(now))
+            .map(|f| (f.version, f.expiry));
         let created = live.is_none();
         match opts.condition {
             Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
             Condition::IfPresent if created => return Ok(SetOutcome::Skipped),
             _ => {}
         }
-        let current = live.map(|f| f.version);
-        let current_expiry = live.and_then(|f| f.expiry);
+        let current = live.map(|f| f.0);
+        let current_expiry = live.and_then(|f| f.1);
         check_version(current, opts.version)?;
         let version = next_version(current, opts.version)?;
         let expiry = resolve_expiry(opts.expiry, current_expiry, now);
-        self.write(name, Some(value), version, expiry);
+        c.write_at(at, name, Some(value), version, expiry);
         self.grow(name.len().max(value.len()));
         Ok(SetOutcome::Written(Written {
             created,
