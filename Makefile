@@ -6,7 +6,7 @@ MODULES := tairstring tairhash tairzset tairdoc tairbloom tairgis
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIPPY_LINTS := -D warnings -W clippy::unwrap_used -W clippy::panic -W clippy::indexing_slicing
 
-.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop fuzz test-valgrind
+.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop fuzz test-valgrind test-docs
 
 ## deps: install what a fresh Debian 12 machine lacks (Valkey 8 from bookworm-backports, Redis 7.0,
 ## clang/libclang for the redis-module crate's bindgen).
@@ -51,6 +51,13 @@ CLUSTER_PORT ?= 7000
 ## test: unit tests, property tests and integration tests against real valkey-server processes.
 test: build
 	$(CARGO) test --release --workspace
+	$(MAKE) test-docs
+
+## test-docs: every valkey-cli transcript and Python (`tair` client) example of docs/*.md, run against a
+## server with the built modules (docs/check_examples.py); installs the `tair` client from PyPI if missing.
+test-docs:
+	@python3 -c 'import tair' 2>/dev/null || python3 -m pip install -q tair
+	python3 docs/check_examples.py
 
 lint:
 	$(CARGO) fmt --all -- --check
