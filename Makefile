@@ -97,6 +97,12 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
+## test-valgrind: every module under Valgrind memcheck (scripts/valgrind.md): a workload of every command,
+## persistence and a replica; fails on any error or definite/indirect leak in module code.
+test-valgrind: deps
+	@command -v valgrind >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind
+	bash scripts/valgrind.sh
+
 ## bench: every group of bench/run.sh (module beside native, pinned, five rounds), then bench/results.md and
 ## bench/chart.svg from its table (bench/report.py). GROUPS="string hash" picks groups.
 bench: build
