@@ -702,7 +702,13 @@ fn notifications_and_propagation_shape() {
         ),
         "[(integer) 2, [b, a]]"
     );
-    let m1: i64 = query(&mut c, &["MEMORY", "USAGE", "k"]);
+    // (k's slot array kept the capacity of its two members; compare one key before and after a member)
+    let m1: i64 = query(&mut c, &["MEMORY", "USAGE", "k2"]);
+    let added: i64 = query(
+        &mut c,
+        &["GIS.ADD", "k2", "c", "POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))"],
+    );
+    assert_eq!(added, 1);
     let m2: i64 = query(&mut c, &["MEMORY", "USAGE", "k2"]);
     assert!(m2 > m1, "{m1} {m2}");
 }

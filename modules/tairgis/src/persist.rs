@@ -13,8 +13,6 @@ pub static GIS_TYPE: DataType = DataType::new();
 
 /// Largest name or WKT text accepted from an RDB (Valkey's default proto-max-bulk-len).
 const MAX_TEXT: usize = 512 << 20;
-/// Fixed bytes per member besides its texts and positions: map nodes, tree entry, shape header.
-const MEMBER_OVERHEAD: usize = 160;
 
 pub fn load(src: &mut impl rdb::Source, encver: i32) -> Result<GisArea, RdbError> {
     if encver != 1 {
@@ -42,20 +40,10 @@ pub fn save(a: &GisArea, sink: &mut impl rdb::Sink) {
     }
 }
 
+/// MEMORY USAGE: [`GisArea::mem_usage`] (the spec's Σ texts + 16 per position + a constant reported
+/// about half of what a big area added to used_memory; issue #15).
 pub fn mem_usage(a: &GisArea) -> usize {
-    let texts: usize = a
-        .iter()
-        .map(|(_, m)| {
-            m.name
-                .len()
-                .saturating_mul(2)
-                .saturating_add(m.shape.wkt.len())
-        })
-        .sum();
-    std::mem::size_of::<GisArea>()
-        .saturating_add(texts)
-        .saturating_add(a.points().saturating_mul(16))
-        .saturating_add(a.len().saturating_mul(MEMBER_OVERHEAD))
+    a.mem_usage()
 }
 
 impl ModuleValue for GisArea {
