@@ -11,20 +11,19 @@ use std::fmt;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::big::Big;
 use crate::compact::{self, Compact, Entry, Thresholds};
-use crate::expire::FieldExpiry;
 use crate::field::{Expiry, FieldBox};
 use crate::number::{format_f64, parse_f64, parse_i64};
 use crate::options::{
     Condition, ExpiryChange, FieldTtl, FieldView, HashError, IncrOptions, MsetEntry, ScanPage,
     SetOptions, SetOutcome, VersionRule, Written, MAX_VERSION,
 };
-use crate::table::FieldTable;
 
 /// The `VER`/`GT` check against a live field's version (an absent field is never stale). `GT` compares
 /// with the signed number EXHVER reports, so a version loaded from a C module's data above 2^63-1
 /// (reported negative, as the C module does) is below every `GT` value, as in the C module.
-fn check_version(current: Option<u64>, rule: VersionRule) -> Result<(), HashError> {
+pub(crate) fn check_version(current: Option<u64>, rule: VersionRule) -> Result<(), HashError> {
     match (rule, current) {
         (VersionRule::Ver(v), Some(cur)) if v != 0 && v != cur => Err(HashError::VersionStale),
         (VersionRule::Gt(v), Some(cur)) if (v as i64) <= (cur as i64) => {
@@ -37,7 +36,7 @@ fn check_version(current: Option<u64>, rule: VersionRule) -> Result<(), HashErro
 /// The version after a successful modification. A current version at or above 2^63-1 cannot be
 /// raised. `ABS` above 2^63-1 comes only from the AOF or the primary (the AOF rewrite of a field
 /// loaded from a C module's data); the command layer refuses it from clients.
-fn next_version(current: Option<u64>, rule: VersionRule) -> Result<u64, HashError> {
+pub(crate) fn next_version(current: Option<u64>, rule: VersionRule) -> Result<u64, HashError> {
     match (rule, current) {
         (VersionRule::Gt(v), _) if v > MAX_VERSION => Err(HashError::VersionOverflow),
         (VersionRule::Abs(v) | VersionRule::Gt(v), _) => Ok(v.max(1)),
@@ -47,7 +46,11 @@ fn next_version(current: Option<u64>, rule: VersionRule) -> Result<u64, HashErro
     }
 }
 
-fn resolve_expiry(change: ExpiryChange, current: Option<Expiry>, now: u64) -> Option<Expiry> {
+pub(crate) fn resolve_expiry(
+    change: ExpiryChange,
+    current: Option<Expiry>,
+    now: u64,
+) -> Option<Expiry> {
     match change {
         ExpiryChange::Clear => None,
         ExpiryChange::Keep => current,
@@ -95,114 +98,6 @@ impl<'a> Stored<'a> {
             version: self.version,
             expiry: self.expiry.map(|e| e.at),
         }
-    }
-}
-
-/// The big encoding: the chained field table and the key's expiry heap.
-struct Big {
-    table: FieldTable,
-    expiry: FieldExpiry,
-}
-
-impl Big {
-    fn with_capacity(fields: usize, expiring: usize) -> Self {
-        Big {
-            table: FieldTable::with_capacity(fields),
-            expiry: FieldExpiry::with_capacity(expiring),
-        }
-    }
-
-    /// Writes `name` (creating it, or replacing a stored one, live or not): the value (`None` keeps
-    /// it), the version and the expiry; keeps the expiry heap in step with the block.
-    fn write(&mut self, name: &[u8], value: Option<&[u8]>, version: u64, expiry: Option<Expiry>) {
-        if let Some(f) = self.table.get_mut(name) {
-            Self::rewrite(&mut self.expiry, f, value, version, expiry);
-        } else {
-            self.insert_new(FieldBox::new(
-                name,
-                value.unwrap_or_default(),
-                version,
-                expiry,
-            ));
-        }
-    }
-
-    /// Rewrites a stored field in place (see [`write`](Self::write)), keeping `heap` in step.
-    fn rewrite(
-        heap: &mut FieldExpiry,
-        f: &mut FieldBox,
-        value: Option<&[u8]>,
-        version: u64,
-        expiry: Option<Expiry>,
-    ) {
-        let old_pos = f.heap_pos();
-        if let (Some(pos), None) = (old_pos, expiry) {
-            heap.remove(pos, f.handle());
-        }
-        if let Some(v) = value {
-            f.set_value(v);
-        }
-        f.set_version(version);
-        f.set_expiry(expiry);
-        match (old_pos, expiry) {
-            (Some(pos), Some(_)) => heap.replace(pos, f.handle()),
-            (None, Some(_)) => heap.push(f.handle()),
-            _ => {}
-        }
-    }
-
-    fn insert_new(&mut self, f: FieldBox) {
-        let r = f.handle();
-        let has_expiry = f.expiry().is_some();
-        if self.table.insert(f) && has_expiry {
-            self.expiry.push(r);
-        }
-    }
-
-    /// Unlinks and frees a stored field.
-    fn remove_stored(&mut self, name: &[u8]) -> bool {
-        let Some(f) = self.table.remove(name) else {
-            return false;
-        };
-        if let Some(pos) = f.heap_pos() {
-            self.expiry.remove(pos, f.handle());
-        }
-        true
-    }
-
-    /// EXHSET on the big encoding: one lookup; the stored field (live or not) is rewritten in place,
-    /// a missing one inserted.
-    fn set(
-        &mut self,
-        name: &[u8],
-        value: &[u8],
-        opts: SetOptions,
-        now: u64,
-    ) -> Result<SetOutcome, HashError> {
-        let stored = self.table.get_mut(name);
-        let live = stored
-            .as_deref()
-            .filter(|f| f.expiry().is_none_or(|e| e.at > now));
-        let created = live.is_none();
-        match opts.condition {
-            Condition::IfAbsent if !created => return Ok(SetOutcome::Skipped),
-            Condition::IfPresent if created => return Ok(SetOutcome::Skipped),
-            _ => {}
-        }
-        let current = live.map(FieldBox::version);
-        let current_expiry = live.and_then(FieldBox::expiry);
-        check_version(current, opts.version)?;
-        let version = next_version(current, opts.version)?;
-        let expiry = resolve_expiry(opts.expiry, current_expiry, now);
-        match stored {
-            Some(f) => Self::rewrite(&mut self.expiry, f, Some(value), version, expiry),
-            None => self.insert_new(FieldBox::new(name, value, version, expiry)),
-        }
-        Ok(SetOutcome::Written(Written {
-            created,
-            version,
-            expiry: expiry.map(|e| e.at),
-        }))
     }
 }
 

@@ -16,8 +16,8 @@
 //!
 //! - [`hash`]: the value type [`TairHash`] and every operation the commands need, [`options`] their
 //!   options, outcomes and errors; [`compact`]: the one-buffer encoding of small values;
-//! - `field` (the one-allocation field block) and `table` (the chained field table with a resumable
-//!   cursor), crate-private;
+//! - `big` (the big encoding: table and expiry heap), `field` (the one-allocation field block) and
+//!   `table` (the chained field table with a resumable cursor), crate-private;
 //! - [`expire`]: the per-key expiry index and the per-database [`ExpiryRegistry`];
 //! - [`number`]: Valkey's strict number syntax and the float formatting of EXHINCRBYFLOAT;
 //! - [`codec`]: the persisted layout over `tair-common`'s byte-level `Sink`/`Source`.
@@ -33,6 +33,7 @@
 
 mod access;
 mod active;
+mod big;
 pub mod cmd_args;
 pub mod codec;
 pub mod commands;
