@@ -115,11 +115,14 @@ pub fn exzadd(ctx: &Ctx, args: Args) -> CmdResult {
             return Ok(());
         }
         None => {
-            let mut z = TairZset::new(dims).map_err(zerr)?;
-            let s = z.add_many(&pairs, cond).map_err(zerr)?;
-            if !z.is_empty() {
-                key.set_value(z)?;
-            }
+            // The first pair of a new key is always added (XX returned above): build the value with it.
+            let Some(((score, member), rest)) = pairs.split_first() else {
+                return Err(SYNTAX);
+            };
+            let mut z = TairZset::with_first(member, score).map_err(zerr)?;
+            let mut s = z.add_many(rest, cond).map_err(zerr)?;
+            s.added += 1;
+            key.set_value(z)?;
             s
         }
     };
@@ -153,13 +156,12 @@ fn incr_one(
         }
         None if cond == AddCondition::IfPresent => AddOutcome::Skipped,
         None => {
-            let mut z = TairZset::new(incr.len()).map_err(zerr)?;
-            let o = z.add(member, incr, cond, true).map_err(zerr)?;
-            if let Some(s) = z.score(member) {
-                text.format(&s);
-            }
+            // An absent member starts from the all-zero tuple: 0 + (-0) is 0.
+            let start: SmallVec<[f64; 8]> = incr.iter().map(|v| 0.0 + v).collect();
+            let z = TairZset::with_first(member, &start).map_err(zerr)?;
+            text.format(&start);
             key.set_value(z)?;
-            o
+            AddOutcome::Added
         }
     };
     match outcome {
@@ -205,7 +207,7 @@ pub fn exzmscore(ctx: &Ctx, args: Args) -> CmdResult {
     let z = zset_of(&key)?;
     let members = args.from(2);
     ctx.reply_array(members.len());
-    let mut text = ScoreText::default();
+    let mut text = ScoreText::for_client(ctx);
     for m in members.iter() {
         match z.as_ref().and_then(|z| z.score(m)) {
             Some(s) => text.reply(ctx, &s),
@@ -606,7 +608,7 @@ pub fn exzscan(ctx: &Ctx, args: Args) -> CmdResult {
     let mut cb = [0u8; 20];
     ctx.reply_bulk(utoa(next, &mut cb));
     ctx.reply_array(found.len() * 2);
-    let mut text = ScoreText::default();
+    let mut text = ScoreText::for_client(ctx);
     for (m, s) in found {
         ctx.reply_bulk(m);
         text.reply(ctx, &s);
@@ -631,7 +633,7 @@ fn pop(ctx: &Ctx, args: Args, max: bool) -> CmdResult {
     };
     let popped = z.pop(count, max);
     ctx.reply_array(popped.len() * 2);
-    let mut text = ScoreText::default();
+    let mut text = ScoreText::for_client(ctx);
     for (m, s) in &popped {
         ctx.reply_bulk(m);
         text.reply(ctx, s.as_slice());

@@ -260,6 +260,19 @@ impl CompactZset {
         }
     }
 
+    /// A set of one member in a single exact allocation (a new key: no header-only allocation first).
+    /// The caller checked `dims`, the score's width, NaN and the member's length.
+    pub fn with_first(dims: usize, member: &[u8], score: &[f64]) -> Self {
+        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
+        encode_entry(member, score, &mut e);
+        let mut v = Vec::with_capacity(HEADER + e.len());
+        v.extend_from_slice(&header(dims, 1));
+        v.extend_from_slice(&e);
+        CompactZset {
+            buf: v.into_boxed_slice(),
+        }
+    }
+
     pub fn dims(&self) -> usize {
         self.buf.first().map_or(0, |d| usize::from(*d))
     }

@@ -172,3 +172,23 @@ fn conversion_counts_and_member_totals_move() {
     assert!(!z.is_compact());
     assert!(encoding::conversions() > before);
 }
+
+#[test]
+fn with_first_equals_new_then_add() {
+    let long = [b'q'; DEFAULT_MAX_VALUE + 1];
+    for (member, score) in [
+        (&b"m"[..], vec![-0.0, 1.5]),
+        (b"", vec![f64::INFINITY, -1e300]),
+        (&long[..], vec![1.0, 2.0]),
+    ] {
+        let a = TairZset::with_first(member, &score).unwrap();
+        let mut b = TairZset::new(2).unwrap();
+        b.add(member, &score, AddCondition::Always, false).unwrap();
+        a.check().unwrap();
+        assert_eq!(entries_of(&a), entries_of(&b));
+        assert_eq!(a.is_compact(), b.is_compact());
+        assert_eq!(a.mem_usage(), b.mem_usage());
+    }
+    assert!(TairZset::with_first(b"m", &[f64::NAN]).is_err());
+    assert!(TairZset::with_first(b"m", &[]).is_err());
+}

@@ -1,8 +1,10 @@
 //! What the commands share: error replies of the pure layer, score and member/score replies, the
 //! WITHSCORES spellings, and deleting a key its last member left.
 
+use smallvec::SmallVec;
 use tair_common::args::eq_ic;
 use tair_common::error::CmdError;
+use tair_common::ffi::raw::REDISMODULE_CTX_FLAGS_RESP3 as RESP3;
 use tair_common::{Ctx, ExactArray, WriteKey};
 
 use crate::error::ZsetError;
@@ -29,41 +31,74 @@ pub fn is_withscores(a: &[u8]) -> bool {
     eq_ic(a, b"WITHSCORES") || eq_ic(a, b"EXWITHSCORES")
 }
 
-/// A reusable buffer for score texts: one allocation per command, not per score.
+/// A reusable buffer for score texts, on the stack (a score of a few dimensions never allocates).
 #[derive(Default)]
-pub struct ScoreText(Vec<u8>);
+pub struct ScoreText {
+    buf: SmallVec<[u8; 64]>,
+    /// The client speaks RESP2, where the server's own double reply is a bulk string.
+    resp2: bool,
+}
+
+/// True when the server's RESP2 double reply (`d2string`: integers through `ll2string`, `0`/`-0`,
+/// `inf`/`-inf`) prints `v` exactly as §2.5 does: every integral value below 1e17 and the infinities.
+/// Such a score then goes out in one protocol write instead of three (length, text, CRLF).
+fn server_prints_alike(v: f64) -> bool {
+    v.is_infinite() || (v.fract() == 0.0 && v.abs() < 1e17)
+}
 
 impl ScoreText {
+    /// A buffer for replies to `ctx`'s client (reads the context flags once).
+    pub fn for_client(ctx: &Ctx) -> Self {
+        ScoreText {
+            buf: SmallVec::new(),
+            resp2: ctx.flags() & RESP3 == 0,
+        }
+    }
+
     /// The §2.5 text of `score` (valid until the next call).
     pub fn format(&mut self, score: &[f64]) -> &[u8] {
-        self.0.clear();
-        format_score(score, &mut self.0);
-        &self.0
+        self.buf.clear();
+        format_score(score, &mut self.buf);
+        &self.buf
     }
 
     /// The text last formatted.
     pub fn bytes(&self) -> &[u8] {
-        &self.0
+        &self.buf
     }
 
     /// Replies `score` as a bulk string (scores are never RESP3 doubles).
     pub fn reply(&mut self, ctx: &Ctx, score: &[f64]) {
-        ctx.reply_bulk(self.format(score));
+        match score {
+            [v] if self.resp2 && server_prints_alike(*v) => ctx.reply_double(*v),
+            _ => ctx.reply_bulk(self.format(score)),
+        }
     }
 }
 
 /// Replies with the members of `span` (and their scores, flat, when `withscores`). The array length is
 /// announced up front (a postponed length costs the server an extra reply block); should the iterator
-/// ever yield fewer items, nulls keep the reply well-formed.
+/// yield fewer items, nulls keep the reply well-formed.
 pub fn reply_span(ctx: &Ctx, z: &TairZset, span: Span, withscores: bool) {
-    let per = if withscores { 2 } else { 1 };
-    let mut exact = ExactArray::new(ctx, span.len() * per);
-    let mut text = ScoreText::default();
-    for (member, score) in z.iter_span(span).take(span.len()) {
-        exact.bulk(member);
-        if withscores {
-            exact.bulk(text.format(&score));
+    let n = span.len();
+    if !withscores {
+        let mut exact = ExactArray::new(ctx, n);
+        for (member, _) in z.iter_span(span).take(n) {
+            exact.bulk(member);
         }
+        return;
+    }
+    ctx.reply_array(n * 2);
+    let mut text = ScoreText::for_client(ctx);
+    let mut sent = 0;
+    for (member, score) in z.iter_span(span).take(n) {
+        ctx.reply_bulk(member);
+        text.reply(ctx, &score);
+        sent += 1;
+    }
+    for _ in sent..n {
+        ctx.reply_null();
+        ctx.reply_null();
     }
 }
 

@@ -5,7 +5,6 @@
 //! `table.rs`); [`ScoreTuple`] is the owned form used for arguments, bounds and results.
 
 use std::cmp::Ordering;
-use std::io::Write as _;
 
 use crate::error::ZsetError;
 
@@ -123,29 +122,97 @@ pub fn parse_weight(s: &[u8]) -> Result<f64, ZsetError> {
     parse_dim(s).ok_or(ZsetError::WeightNotFloat)
 }
 
+/// Where formatted scores go: a `Vec` (persistence, digests) or a stack buffer (replies).
+pub trait ByteSink {
+    fn put(&mut self, bytes: &[u8]);
+    fn put_byte(&mut self, b: u8);
+}
+
+impl ByteSink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn put_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+impl<const N: usize> ByteSink for smallvec::SmallVec<[u8; N]> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn put_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// A fixed stack buffer for one `{:.16e}` rendering (at most 1 + 1 + 16 + 5 bytes).
+struct Stack {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl std::fmt::Write for Stack {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Appends the decimal digits of `n`.
+fn put_u64(mut n: u64, out: &mut impl ByteSink) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        if let Some(d) = buf.get_mut(pos) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || pos == 0 {
+            break;
+        }
+    }
+    out.put(buf.get(pos..).unwrap_or(&[]));
+}
+
 /// Appends one dimension formatted like C `printf("%.17g", v)` (§2.5).
-pub fn format_dim(v: f64, out: &mut Vec<u8>) {
+pub fn format_dim(v: f64, out: &mut impl ByteSink) {
     if v.is_nan() {
-        out.extend_from_slice(b"nan");
+        out.put(b"nan");
         return;
     }
     if v.is_infinite() {
-        out.extend_from_slice(if v < 0.0 { b"-inf" } else { b"inf" });
+        out.put(if v < 0.0 { b"-inf" } else { b"inf" });
         return;
     }
     if v == 0.0 {
-        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+        out.put(if v.is_sign_negative() { b"-0" } else { b"0" });
         return;
     }
     // Integral values below 1e17 have at most 17 digits: `%.17g` prints them exactly, as integers.
     if v.fract() == 0.0 && v.abs() < 1e17 {
-        let _ = write!(out, "{}", v as i64);
+        if v < 0.0 {
+            out.put_byte(b'-');
+        }
+        put_u64(v.abs() as u64, out);
         return;
     }
     // Rust's exact formatting rounds the binary value half-to-even, as glibc does.
-    let start = out.len();
-    if write!(out, "{:.16e}", v.abs()).is_err() {
-        out.truncate(start);
+    let mut text = Stack {
+        buf: [0; 32],
+        len: 0,
+    };
+    if std::fmt::Write::write_fmt(&mut text, format_args!("{:.16e}", v.abs())).is_err() {
         return;
     }
     let mut digits = [b'0'; 17];
@@ -153,7 +220,7 @@ pub fn format_dim(v: f64, out: &mut Vec<u8>) {
     let mut exp: i32 = 0;
     let mut exp_negative = false;
     let mut in_exp = false;
-    for &c in out.get(start..).unwrap_or(&[]) {
+    for &c in text.buf.get(..text.len).unwrap_or(&[]) {
         match c {
             b'e' => in_exp = true,
             b'-' if in_exp => exp_negative = true,
@@ -172,9 +239,8 @@ pub fn format_dim(v: f64, out: &mut Vec<u8>) {
     if exp_negative {
         exp = -exp;
     }
-    out.truncate(start);
     if v < 0.0 {
-        out.push(b'-');
+        out.put_byte(b'-');
     }
     // Significant digits once trailing zeros are stripped (at least one).
     let sig = digits.iter().rposition(|&d| d != b'0').map_or(1, |p| p + 1);
@@ -182,35 +248,39 @@ pub fn format_dim(v: f64, out: &mut Vec<u8>) {
     if (-4..17).contains(&exp) {
         if exp >= 0 {
             let int_len = usize::try_from(exp).unwrap_or(0) + 1;
-            out.extend_from_slice(digits.get(..int_len).unwrap_or(&[]));
+            out.put(digits.get(..int_len).unwrap_or(&[]));
             if sig > int_len {
-                out.push(b'.');
-                out.extend_from_slice(digits.get(int_len..sig).unwrap_or(&[]));
+                out.put_byte(b'.');
+                out.put(digits.get(int_len..sig).unwrap_or(&[]));
             }
         } else {
-            out.extend_from_slice(b"0.");
+            out.put(b"0.");
             for _ in 0..(-exp - 1) {
-                out.push(b'0');
+                out.put_byte(b'0');
             }
-            out.extend_from_slice(sig_digits);
+            out.put(sig_digits);
         }
     } else {
-        out.push(digits[0]);
+        out.put_byte(digits[0]);
         if sig > 1 {
-            out.push(b'.');
-            out.extend_from_slice(sig_digits.get(1..).unwrap_or(&[]));
+            out.put_byte(b'.');
+            out.put(sig_digits.get(1..).unwrap_or(&[]));
         }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let _ = write!(out, "{:02}", exp.unsigned_abs());
+        out.put_byte(b'e');
+        out.put_byte(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.put_byte(b'0');
+        }
+        put_u64(u64::from(e), out);
     }
 }
 
 /// Appends a whole score: dimensions formatted per §2.5, joined with `#`.
-pub fn format_score(score: &[f64], out: &mut Vec<u8>) {
+pub fn format_score(score: &[f64], out: &mut impl ByteSink) {
     for (i, &v) in score.iter().enumerate() {
         if i > 0 {
-            out.push(b'#');
+            out.put_byte(b'#');
         }
         format_dim(v, out);
     }

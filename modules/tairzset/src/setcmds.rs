@@ -130,7 +130,7 @@ fn read_form(ctx: &Ctx, args: Args, op: Op) -> CmdResult {
         Outcome::Set(None) => ctx.reply_array(0),
         Outcome::Set(Some(z)) => {
             ctx.reply_array(z.len() * if a.withscores { 2 } else { 1 });
-            let mut text = ScoreText::default();
+            let mut text = ScoreText::for_client(ctx);
             for (m, s) in z.iter() {
                 ctx.reply_bulk(m);
                 if a.withscores {

@@ -200,6 +200,25 @@ impl TairZset {
         Ok(Self::wrap(Repr::Compact(CompactZset::new(dims))))
     }
 
+    /// A new set holding one member (what EXZADD or EXZINCRBY on a missing key builds), compact when the
+    /// thresholds allow, in one allocation. Errors as [`TairZset::add`].
+    pub fn with_first(member: &[u8], score: &[f64]) -> Result<Self, ZsetError> {
+        let dims = score.len();
+        if dims == 0 || dims > MAX_DIMS || score.iter().any(|v| v.is_nan()) {
+            return Err(ZsetError::InvalidScore);
+        }
+        if encoding::max_entries() == 0
+            || member.len() > encoding::max_value().min(compact::MAX_MEMBER)
+        {
+            let mut z = Self::new_big(dims)?;
+            z.add(member, score, AddCondition::Always, false)?;
+            return Ok(z);
+        }
+        Ok(Self::wrap(Repr::Compact(CompactZset::with_first(
+            dims, member, score,
+        ))))
+    }
+
     /// An empty set in the big encoding whatever its size (tests and fuzzers drive both encodings).
     pub fn new_big(dims: usize) -> Result<Self, ZsetError> {
         Ok(Self::wrap(Repr::Big(Box::new(BigZset::new(dims)?))))
