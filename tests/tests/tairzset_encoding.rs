@@ -515,3 +515,57 @@ fn configs_survive_rewrite_and_restart() {
     stop(child, &mut c);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// RESP2 range replies send integral scores through the server's double reply: its text must be the
+/// §2.5 text EXZSCORE formats itself, at every edge (signs, zero, 2^53, just below and at 1e17, inf).
+#[test]
+fn range_scores_print_like_exzscore() {
+    let server = Server::with_modules(&["tairzset"]);
+    let mut c = server.conn();
+    let values = [
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "239",
+        "-128",
+        "65535",
+        "1703000000",
+        "-1703000000",
+        "9007199254740992",
+        "9007199254740993",
+        "99999999999999984",
+        "1e17",
+        "-1e17",
+        "1e16",
+        "-99999999999999984",
+        "123456789012345678",
+        "inf",
+        "-inf",
+        "0.5",
+        "1.1",
+        "1e300",
+        "5e-324",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        let _: i64 = query(&mut c, &["EXZADD", "k", v, &format!("m{i:02}")]);
+        let _: i64 = query(
+            &mut c,
+            &["EXZADD", "two", &format!("{v}#{v}"), &format!("m{i:02}")],
+        );
+    }
+    for key in ["k", "two"] {
+        let pairs: Vec<Vec<u8>> = query(&mut c, &["EXZRANGE", key, "0", "-1", "WITHSCORES"]);
+        assert_eq!(pairs.len(), values.len() * 2);
+        for p in pairs.chunks(2) {
+            let one: Vec<u8> = query(&mut c, &[&b"EXZSCORE"[..], key.as_bytes(), &p[0]]);
+            assert_eq!(p[1], one, "{key} {}", String::from_utf8_lossy(&p[0]));
+        }
+        let popped: Vec<Vec<u8>> = query(&mut c, &["EXZPOPMIN", key, "3"]);
+        assert!(popped[1].starts_with(b"-inf"), "{popped:?}");
+    }
+    let s: Vec<u8> = query(&mut c, &["EXZSCORE", "k", "m01"]);
+    assert_eq!(s, b"-0");
+    let s: Vec<u8> = query(&mut c, &["EXZSCORE", "k", "m12"]);
+    assert_eq!(s, b"1e+17");
+}
