@@ -207,6 +207,11 @@ fn compact_thresholds_and_conversion() {
     write(&mut c, "big", 4);
     assert_eq!(info_u64(&mut c, "keys_compact"), compact0 + 1);
     assert_eq!(info_u64(&mut c, "keys_big"), big0 + 1);
+    // Every live value is in one encoding or the other.
+    assert_eq!(
+        info_u64(&mut c, "keys_compact") + info_u64(&mut c, "keys_big"),
+        info_u64(&mut c, "keys")
+    );
     // The same content written into a compact value and into a big one: equal digests and replies.
     let _: () = query(
         &mut c,
