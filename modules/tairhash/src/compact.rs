@@ -3,10 +3,13 @@
 //! `compact-max-value` bytes ([`Thresholds`]). [`crate::TairHash`] converts it once to the field table
 //! when a write passes either threshold; it never converts back.
 //!
-//! Layout of the buffer (empty buffer = no field, no allocation):
+//! Layout of the block (one allocation, the value's only one; `TairHash` is a thin pointer to it):
 //!
 //! ```text
-//! count     LEB128          fields stored (expired ones included)
+//! tag       u8              TAG_COMPACT (a big value's block starts with TAG_BIG)
+//! length    LEB128          bytes of what follows (the content)
+//! header    LEB128          count << 1 | "some field may have an expiry"
+//!                           (count: fields stored, expired ones included)
 //! per field, in insertion order:
 //!   flags     u8            EXPIRY = 1, DUE = 2 (DUE implies EXPIRY), as in `field`
 //!   name len  LEB128
@@ -20,10 +23,13 @@
 //! A field of a 5-byte name and a 16-byte value costs 25 bytes (a listpack entry pair: 25), one with
 //! an expiry 33. Lookups walk the entries (at most `compact-max-entries`); a write rebuilds the buffer
 //! in one exact allocation, or rewrites the entry in place when its encoded size is unchanged (an
-//! overwrite with a value of the same length). All of it is safe Rust over a byte slice: a decoding
-//! step that would leave the buffer (unreachable: only this file writes it) ends the walk.
+//! overwrite with a value of the same length). Decoding is safe Rust over the content slice: a step
+//! that would leave it (unreachable: only this file writes it) ends the walk. The `unsafe` of the file
+//! is the block's allocation, its slice and its pointer casts (each with a SAFETY comment).
 
+use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::ops::Range;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::field::Expiry;
@@ -169,22 +175,6 @@ fn entry_len(name: &[u8], value: &[u8], version: u64, expiry: Option<Expiry>) ->
         + value.len()
 }
 
-fn put_entry(out: &mut Vec<u8>, name: &[u8], value: &[u8], version: u64, expiry: Option<Expiry>) {
-    let f = flags_of(expiry);
-    out.push(f);
-    put_varint(out, name.len() as u64);
-    put_varint(out, value.len() as u64);
-    put_varint(out, version);
-    if let Some(e) = expiry {
-        out.extend_from_slice(&e.at.to_le_bytes());
-        if f & FLAG_DUE != 0 {
-            out.extend_from_slice(&e.due.to_le_bytes());
-        }
-    }
-    out.extend_from_slice(name);
-    out.extend_from_slice(value);
-}
-
 /// Decodes the entry starting at `pos`.
 fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
     let mut pos = start;
@@ -218,11 +208,147 @@ fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
 /// An entry to encode: name, value, version, expiry.
 type NewEntry<'a> = (&'a [u8], &'a [u8], u64, Option<Expiry>);
 
-/// A small hash in one buffer.
-#[derive(Clone, Default)]
-pub(crate) struct Compact {
-    buf: Box<[u8]>,
+/// The first byte of a compact block (a big value's block starts with [`TAG_BIG`]).
+pub(crate) const TAG_COMPACT: u8 = 0;
+/// The first byte of the block of a big value (`big::BigBlock`).
+pub(crate) const TAG_BIG: u8 = 1;
+
+/// The layout of a block holding `content` bytes: tag, LEB128 content length, content.
+fn block_layout(content: usize) -> Layout {
+    let size = 1 + varint_len(content as u64) + content;
+    match Layout::from_size_align(size, 1) {
+        Ok(l) => l,
+        // Unreachable: `size` is a buffer length plus at most 11 bytes.
+        Err(_) => handle_alloc_error(Layout::new::<u64>()),
+    }
 }
+
+/// A small hash in one block: `[TAG_COMPACT][content length, LEB128][content]`, the content laid out
+/// as the module documentation says. A thin pointer, so the value the server stores is 8 bytes (the
+/// big encoding's block starts with another tag, see [`crate::hash`]).
+#[repr(transparent)]
+pub(crate) struct Compact {
+    raw: NonNull<u8>,
+}
+
+impl Compact {
+    /// A block for `content_len` bytes of content (zeroed), its tag and length written.
+    fn alloc_block(content_len: usize) -> NonNull<u8> {
+        let layout = block_layout(content_len);
+        // SAFETY: the layout has a non-zero size (at least 2 bytes).
+        let raw = unsafe { alloc_zeroed(layout) };
+        let Some(block) = NonNull::new(raw) else {
+            handle_alloc_error(layout)
+        };
+        let mut head = [0u8; 11];
+        let mut w = SliceWriter {
+            buf: &mut head,
+            len: 0,
+        };
+        w.push(&[TAG_COMPACT]);
+        w.varint(content_len as u64);
+        let n = w.len;
+        // SAFETY: the block is at least 1 + varint_len(content_len) = n bytes long; no overlap.
+        unsafe { ptr::copy_nonoverlapping(head.as_ptr(), block.as_ptr(), n) };
+        block
+    }
+
+    /// (offset of the content, content length).
+    fn span(&self) -> (usize, usize) {
+        let base = self.raw.as_ptr();
+        let (mut v, mut shift, mut i) = (0usize, 0u32, 1usize);
+        loop {
+            // SAFETY: the block starts with the tag and a complete LEB128 length written by
+            // `alloc_block`; the loop stops at its last byte.
+            let b = unsafe { *base.add(i) };
+            i += 1;
+            v |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 || shift >= 56 {
+                return (i, v);
+            }
+            shift += 7;
+        }
+    }
+
+    /// The content.
+    fn buf(&self) -> &[u8] {
+        let (off, len) = self.span();
+        // SAFETY: the block holds `off + len` initialized bytes (zeroed at allocation, then
+        // written); the slice borrows `self`, which owns the block.
+        unsafe { std::slice::from_raw_parts(self.raw.as_ptr().add(off), len) }
+    }
+
+    fn buf_mut(&mut self) -> &mut [u8] {
+        let (off, len) = self.span();
+        // SAFETY: as for `buf`, and `&mut self` is the only access to the block.
+        unsafe { std::slice::from_raw_parts_mut(self.raw.as_ptr().add(off), len) }
+    }
+
+    /// The block pointer, given away (the caller now owns the block: see [`Compact::from_raw`]).
+    pub(crate) fn into_raw(self) -> NonNull<u8> {
+        let raw = self.raw;
+        std::mem::forget(self);
+        raw
+    }
+
+    /// A compact block's owner seen through a reference to its pointer.
+    ///
+    /// # Safety
+    /// `raw` must point to a live block built by this type ([`TAG_COMPACT`]).
+    pub(crate) unsafe fn from_raw_ref(raw: &NonNull<u8>) -> &Compact {
+        // SAFETY: `Compact` is a transparent wrapper of `NonNull<u8>`.
+        unsafe { &*(raw as *const NonNull<u8>).cast::<Compact>() }
+    }
+
+    /// As [`from_raw_ref`](Self::from_raw_ref), mutable: writes through it replace `*raw`.
+    ///
+    /// # Safety
+    /// As for `from_raw_ref`.
+    pub(crate) unsafe fn from_raw_mut(raw: &mut NonNull<u8>) -> &mut Compact {
+        // SAFETY: as above.
+        unsafe { &mut *(raw as *mut NonNull<u8>).cast::<Compact>() }
+    }
+
+    /// Takes back ownership of a block given away by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    /// `raw` must point to a live compact block that nothing else owns.
+    pub(crate) unsafe fn from_raw(raw: NonNull<u8>) -> Compact {
+        Compact { raw }
+    }
+}
+
+impl Default for Compact {
+    fn default() -> Self {
+        Compact {
+            raw: Self::alloc_block(0),
+        }
+    }
+}
+
+impl Clone for Compact {
+    fn clone(&self) -> Self {
+        let src = self.buf();
+        let mut c = Compact {
+            raw: Self::alloc_block(src.len()),
+        };
+        c.buf_mut().copy_from_slice(src);
+        c
+    }
+}
+
+impl Drop for Compact {
+    fn drop(&mut self) {
+        let layout = block_layout(self.span().1);
+        // SAFETY: the block was allocated by `alloc_block` with this layout and is freed once.
+        unsafe { dealloc(self.raw.as_ptr(), layout) };
+    }
+}
+
+// SAFETY: a Compact uniquely owns its block, like a Box<[u8]>.
+unsafe impl Send for Compact {}
+// SAFETY: `&Compact` only reads the block.
+unsafe impl Sync for Compact {}
 
 /// The entries in stored order.
 pub(crate) struct Iter<'a> {
@@ -306,7 +432,7 @@ struct Header {
 impl Compact {
     fn header(&self) -> Header {
         let mut pos = 0;
-        let h = get_varint(&self.buf, &mut pos).unwrap_or(0);
+        let h = get_varint(self.buf(), &mut pos).unwrap_or(0);
         Header {
             count: usize::try_from(h >> 1).unwrap_or(0),
             expiring: h & 1 != 0,
@@ -320,24 +446,24 @@ impl Compact {
 
     /// False when no field has an expiry (the header bit; true may be stale after an expiry went).
     pub(crate) fn may_expire(&self) -> bool {
-        self.buf.first().is_some_and(|b| b & 1 != 0)
+        self.buf().first().is_some_and(|b| b & 1 != 0)
     }
 
     /// Bytes of the buffer.
     pub(crate) fn bytes(&self) -> usize {
-        self.buf.len()
+        block_layout(self.span().1).size()
     }
 
     pub(crate) fn iter(&self) -> Iter<'_> {
         Iter {
-            buf: &self.buf,
+            buf: self.buf(),
             pos: self.header().first,
         }
     }
 
     /// The entries' skims in stored order (from `first`).
     fn skims(&self, first: usize) -> impl Iterator<Item = Skim> + '_ {
-        let buf: &[u8] = &self.buf;
+        let buf: &[u8] = self.buf();
         let mut pos = first;
         std::iter::from_fn(move || {
             if pos >= buf.len() {
@@ -352,7 +478,7 @@ impl Compact {
     /// Where the stored field `name` starts. Compares only names of the same length. Entries whose
     /// lengths take one byte each (the usual case) are stepped over without a call.
     fn find(&self, name: &[u8]) -> Option<usize> {
-        let buf: &[u8] = &self.buf;
+        let buf: &[u8] = self.buf();
         let mut pos = self.header().first;
         while let Some(&flags) = buf.get(pos) {
             let (name_at, nlen, vlen) = match buf.get(pos + 1..pos + 3) {
@@ -389,18 +515,19 @@ impl Compact {
 
     /// The stored field `name`.
     pub(crate) fn get(&self, name: &[u8]) -> Option<Entry<'_>> {
-        decode(&self.buf, self.find(name)?)
+        decode(self.buf(), self.find(name)?)
     }
 
     /// Replaces the bytes `range` of the buffer by `entry` (encoded), with `count` fields after it.
     fn splice(&mut self, count: usize, range: Range<usize>, entry: Option<NewEntry<'_>>) {
         let h = self.header();
         if count == 0 {
-            self.buf = Box::default();
+            *self = Compact::default();
             return;
         }
-        let before = self.buf.get(h.first..range.start).unwrap_or_default();
-        let after = self.buf.get(range.end..).unwrap_or_default();
+        let buf = self.buf();
+        let before = buf.get(h.first..range.start).unwrap_or_default();
+        let after = buf.get(range.end..).unwrap_or_default();
         let entry_expiring = entry.is_some_and(|e| e.3.is_some());
         // Sticky while set, re-checked when an entry goes away or loses its expiry.
         let expiring = entry_expiring
@@ -420,14 +547,23 @@ impl Compact {
             });
         let head = ((count as u64) << 1) | u64::from(expiring);
         let new_len = entry.map_or(0, |(n, v, ver, e)| entry_len(n, v, ver, e));
-        let mut out = Vec::with_capacity(varint_len(head) + before.len() + new_len + after.len());
-        put_varint(&mut out, head);
-        out.extend_from_slice(before);
+        let total = varint_len(head) + before.len() + new_len + after.len();
+        let mut new = Compact {
+            raw: Self::alloc_block(total),
+        };
+        let mut w = SliceWriter {
+            buf: new.buf_mut(),
+            len: 0,
+        };
+        w.varint(head);
+        w.push(before);
         if let Some((n, v, ver, e)) = entry {
-            put_entry(&mut out, n, v, ver, e);
+            w.entry_head(n.len(), v.len(), ver, e);
+            w.push(n);
+            w.push(v);
         }
-        out.extend_from_slice(after);
-        self.buf = out.into_boxed_slice();
+        w.push(after);
+        std::mem::swap(self, &mut new);
     }
 
     /// Writes `name`: creates it, or replaces the stored one (live or not) with the value (`None`
@@ -447,7 +583,7 @@ impl Compact {
     /// for a read-then-write.
     pub(crate) fn lookup(&self, name: &[u8]) -> (Option<usize>, Option<Entry<'_>>) {
         let at = self.find(name);
-        (at, at.and_then(|p| decode(&self.buf, p)))
+        (at, at.and_then(|p| decode(self.buf(), p)))
     }
 
     /// [`write`](Self::write) of a field that [`lookup`](Self::lookup) found at `at` (or not:
@@ -461,8 +597,8 @@ impl Compact {
         expiry: Option<Expiry>,
     ) {
         let h = self.header();
-        let Some(old) = at.and_then(|at| decode(&self.buf, at)) else {
-            let end = self.buf.len().max(h.first);
+        let Some(old) = at.and_then(|at| decode(self.buf(), at)) else {
+            let end = self.buf().len().max(h.first);
             self.splice(
                 h.count + 1,
                 end..end,
@@ -484,14 +620,14 @@ impl Compact {
             w.entry_head(name.len(), value_len, version, expiry);
             let head_len = w.len;
             if let (Some(dst), Some(src)) = (
-                self.buf.get_mut(start..start + head_len),
+                self.buf_mut().get_mut(start..start + head_len),
                 head.get(..head_len),
             ) {
                 dst.copy_from_slice(src);
             }
             if let Some(v) = value {
                 let at = start + header_len + name.len();
-                if let Some(dst) = self.buf.get_mut(at..at + v.len()) {
+                if let Some(dst) = self.buf_mut().get_mut(at..at + v.len()) {
                     dst.copy_from_slice(v);
                 }
             }
@@ -499,7 +635,7 @@ impl Compact {
                 let head = ((h.count as u64) << 1) | 1;
                 let mut b = Vec::with_capacity(10);
                 put_varint(&mut b, head);
-                if let Some(dst) = self.buf.get_mut(..b.len()) {
+                if let Some(dst) = self.buf_mut().get_mut(..b.len()) {
                     dst.copy_from_slice(&b);
                 }
             }
@@ -552,7 +688,7 @@ impl Compact {
             return 0;
         }
         self.skims(h.first)
-            .filter(|s| s.due(&self.buf).is_some_and(|d| d <= threshold))
+            .filter(|s| s.due(self.buf()).is_some_and(|d| d <= threshold))
             .count()
     }
 
@@ -562,7 +698,7 @@ impl Compact {
         if !h.expiring {
             return None;
         }
-        let buf: &[u8] = &self.buf;
+        let buf: &[u8] = self.buf();
         self.skims(h.first)
             .filter_map(|s| Some((s.due(buf)?, buf.get(s.name.0..s.name.1)?)))
             .min()
@@ -610,14 +746,22 @@ impl SliceWriter<'_> {
 mod tests {
     use super::*;
 
+    /// The value tair-common boxes per key is one pointer (the 8-byte allocator class).
+    #[test]
+    fn value_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<crate::TairHash>(), 8);
+        assert_eq!(std::mem::size_of::<Compact>(), 8);
+    }
+
     #[test]
     fn write_read_remove() {
         let mut c = Compact::default();
         assert_eq!(c.len(), 0);
-        assert_eq!(c.bytes(), 0);
+        // tag + content length 0
+        assert_eq!(c.bytes(), 2);
         c.write(b"field", Some(&[b'x'; 16]), 1, None);
-        // count + flags + 3 lengths/version + 5 + 16
-        assert_eq!(c.bytes(), 1 + 1 + 3 + 5 + 16);
+        // tag + content length + count + flags + 3 lengths/version + 5 + 16
+        assert_eq!(c.bytes(), 2 + 1 + 1 + 3 + 5 + 16);
         let e = Expiry { at: 10, due: 20 };
         c.write(b"b", Some(b"bb"), 300, Some(e));
         c.write(b"c", Some(b""), 1, Some(Expiry { at: 5, due: 5 }));
@@ -642,7 +786,9 @@ mod tests {
         let names: Vec<_> = c.iter().map(|e| e.name.to_vec()).collect();
         assert_eq!(names, vec![b"b".to_vec(), b"c".to_vec()]);
         assert!(c.remove(b"b") && c.remove(b"c"));
-        assert_eq!(c.bytes(), 0);
+        assert_eq!(c.bytes(), 2);
+        let copy = c.clone();
+        assert_eq!(copy.len(), 0);
         // Past 127 fields the count takes two bytes.
         for i in 0..200u32 {
             c.write(&i.to_le_bytes(), Some(b"v"), 1, None);

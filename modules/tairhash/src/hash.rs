@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ptr::NonNull;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::big::Big;
-use crate::compact::{self, Compact, Entry, Thresholds};
+use crate::compact::{self, Compact, Entry, Thresholds, TAG_BIG};
 use crate::field::{Expiry, FieldBox};
 use crate::number::{format_f64, parse_f64, parse_i64};
 use crate::options::{
@@ -101,9 +102,80 @@ impl<'a> Stored<'a> {
     }
 }
 
-enum Repr {
-    Compact(Compact),
-    Big(Box<Big>),
+/// The value's one pointer: to a compact block (first byte `compact::TAG_COMPACT`) or to a [`BigBlock`]
+/// (first byte [`TAG_BIG`]). Eight bytes, so the box tair-common keeps per key is the smallest
+/// allocator class.
+struct Repr {
+    raw: NonNull<u8>,
+}
+
+/// The encoding, borrowed.
+enum R<'a> {
+    Compact(&'a Compact),
+    Big(&'a Big),
+}
+
+/// The encoding, borrowed mutably (a compact write may move the block: it updates the pointer).
+enum M<'a> {
+    Compact(&'a mut Compact),
+    Big(&'a mut Big),
+}
+
+impl Repr {
+    fn compact(c: Compact) -> Self {
+        Repr { raw: c.into_raw() }
+    }
+
+    fn big(big: Big) -> Self {
+        let block = Box::new(BigBlock { tag: TAG_BIG, big });
+        let raw = NonNull::from(Box::leak(block)).cast::<u8>();
+        Repr { raw }
+    }
+
+    fn is_compact(&self) -> bool {
+        // SAFETY: `raw` points to a live block whose first byte is its tag.
+        unsafe { *self.raw.as_ptr() != TAG_BIG }
+    }
+
+    fn get(&self) -> R<'_> {
+        if self.is_compact() {
+            // SAFETY: a compact block owned by this value.
+            R::Compact(unsafe { Compact::from_raw_ref(&self.raw) })
+        } else {
+            // SAFETY: a `BigBlock` leaked by `Repr::big`, owned by this value; the reference
+            // borrows `self`.
+            R::Big(unsafe { &(*self.raw.cast::<BigBlock>().as_ptr()).big })
+        }
+    }
+
+    fn get_mut(&mut self) -> M<'_> {
+        if self.is_compact() {
+            // SAFETY: as in `get`; `&mut self` is the only access.
+            M::Compact(unsafe { Compact::from_raw_mut(&mut self.raw) })
+        } else {
+            // SAFETY: as in `get`; `&mut self` is the only access.
+            M::Big(unsafe { &mut (*self.raw.cast::<BigBlock>().as_ptr()).big })
+        }
+    }
+}
+
+impl Drop for Repr {
+    fn drop(&mut self) {
+        if self.is_compact() {
+            // SAFETY: the compact block this value owns, freed once.
+            drop(unsafe { Compact::from_raw(self.raw) });
+        } else {
+            // SAFETY: the `BigBlock` leaked by `Repr::big`, owned by this value, freed once.
+            drop(unsafe { Box::from_raw(self.raw.cast::<BigBlock>().as_ptr()) });
+        }
+    }
+}
+
+/// The block of a big value: its tag first, so one pointer tells the encodings apart.
+#[repr(C)]
+struct BigBlock {
+    tag: u8,
+    big: Big,
 }
 
 /// Values alive in each encoding (INFO `keys_compact` / `keys_big`; values being built count too).
@@ -128,7 +200,7 @@ pub mod census {
 
 impl Repr {
     fn counted(self) -> Self {
-        census::add(matches!(self, Repr::Compact(_)), 1);
+        census::add(self.is_compact(), 1);
         self
     }
 }
@@ -183,20 +255,20 @@ impl Default for TairHash {
 impl TairHash {
     pub fn new() -> Self {
         TairHash {
-            repr: Repr::Compact(Compact::default()).counted(),
+            repr: Repr::compact(Compact::default()).counted(),
         }
     }
 
     /// Is the value in the compact encoding?
     pub fn is_compact(&self) -> bool {
-        matches!(self.repr, Repr::Compact(_))
+        self.repr.is_compact()
     }
 
     /// Fields stored, expired-but-not-removed included (plain EXHLEN). O(1).
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.len(),
-            Repr::Big(b) => b.table.len(),
+        match self.repr.get() {
+            R::Compact(c) => c.len(),
+            R::Big(b) => b.table.len(),
         }
     }
 
@@ -205,22 +277,22 @@ impl TairHash {
     }
 
     fn stored(&self, name: &[u8]) -> Option<Stored<'_>> {
-        match &self.repr {
-            Repr::Compact(c) => c.get(name).map(Stored::of_entry),
-            Repr::Big(b) => b.table.get(name).map(Stored::of_box),
+        match self.repr.get() {
+            R::Compact(c) => c.get(name).map(Stored::of_entry),
+            R::Big(b) => b.table.get(name).map(Stored::of_box),
         }
     }
 
     fn fields(&self) -> FieldIter<'_> {
-        match &self.repr {
-            Repr::Compact(c) => FieldIter::Compact(c.iter()),
-            Repr::Big(b) => FieldIter::Big(b.table.iter()),
+        match self.repr.get() {
+            R::Compact(c) => FieldIter::Compact(c.iter()),
+            R::Big(b) => FieldIter::Big(b.table.iter()),
         }
     }
 
     /// Is `name` stored but expired at `now`? One lookup.
     pub fn is_stored_expired(&self, name: &[u8], now: u64) -> bool {
-        if let Repr::Compact(c) = &self.repr {
+        if let R::Compact(c) = self.repr.get() {
             if !c.may_expire() {
                 return false;
             }
@@ -230,17 +302,17 @@ impl TairHash {
 
     /// Fields stored with an expiry (T).
     pub fn expiring_len(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.expiring_len(),
-            Repr::Big(b) => b.expiry.len(),
+        match self.repr.get() {
+            R::Compact(c) => c.expiring_len(),
+            R::Big(b) => b.expiry.len(),
         }
     }
 
     /// Live fields (EXHLEN NOEXP). O(1 + E), E = stored expired fields.
     pub fn len_live(&self, now: u64) -> usize {
-        let due = match &self.repr {
-            Repr::Compact(c) => c.count_due(now),
-            Repr::Big(b) => b.expiry.count_due(now),
+        let due = match self.repr.get() {
+            R::Compact(c) => c.count_due(now),
+            R::Big(b) => b.expiry.count_due(now),
         };
         self.len().saturating_sub(due)
     }
@@ -251,24 +323,24 @@ impl TairHash {
 
     /// Writes `name` in either encoding (see [`Big::write`]).
     fn write(&mut self, name: &[u8], value: Option<&[u8]>, version: u64, expiry: Option<Expiry>) {
-        match &mut self.repr {
-            Repr::Compact(c) => c.write(name, value, version, expiry),
-            Repr::Big(b) => b.write(name, value, version, expiry),
+        match self.repr.get_mut() {
+            M::Compact(c) => c.write(name, value, version, expiry),
+            M::Big(b) => b.write(name, value, version, expiry),
         }
     }
 
     /// Unlinks and frees a stored field.
     fn remove_stored(&mut self, name: &[u8]) -> bool {
-        match &mut self.repr {
-            Repr::Compact(c) => c.remove(name),
-            Repr::Big(b) => b.remove_stored(name),
+        match self.repr.get_mut() {
+            M::Compact(c) => c.remove(name),
+            M::Big(b) => b.remove_stored(name),
         }
     }
 
     /// After a write whose longest name or value was `longest` bytes: converts a compact value that
     /// passed a threshold to the big encoding (once; a big value stays big).
     fn grow(&mut self, longest: usize) {
-        if let Repr::Compact(c) = &self.repr {
+        if let R::Compact(c) = self.repr.get() {
             if longest > Thresholds::max_value() || c.len() > Thresholds::max_entries() {
                 self.convert();
             }
@@ -277,14 +349,16 @@ impl TairHash {
 
     /// Converts a compact value to the big encoding (fields, versions, expiries and due times kept).
     fn convert(&mut self) {
-        let Repr::Compact(c) = &self.repr else { return };
+        let R::Compact(c) = self.repr.get() else {
+            return;
+        };
         let mut big = Big::with_capacity(c.len(), c.expiring_len());
         for e in c.iter() {
             big.insert_new(FieldBox::new(e.name, e.value, e.version, e.expiry));
         }
         census::add(true, -1);
         census::add(false, 1);
-        self.repr = Repr::Big(Box::new(big));
+        self.repr = Repr::big(big);
     }
 
     // ----- writes -----
@@ -297,9 +371,9 @@ impl TairHash {
         opts: SetOptions,
         now: u64,
     ) -> Result<SetOutcome, HashError> {
-        let c = match &mut self.repr {
-            Repr::Big(b) => return b.set(name, value, opts, now),
-            Repr::Compact(c) => c,
+        let c = match self.repr.get_mut() {
+            M::Big(b) => return b.set(name, value, opts, now),
+            M::Compact(c) => c,
         };
         // One walk: the stored field (live or not) and where it is.
         let (at, stored) = c.lookup(name);
@@ -443,15 +517,15 @@ impl TairHash {
     /// EXHSETVER: true if a live field got the version (clamped to 1 ..= 2^63-1). O(1).
     pub fn set_version(&mut self, name: &[u8], version: u64, now: u64) -> bool {
         let version = version.clamp(1, MAX_VERSION);
-        match &mut self.repr {
-            Repr::Big(b) => match b.table.get_mut(name) {
+        match self.repr.get_mut() {
+            M::Big(b) => match b.table.get_mut(name) {
                 Some(f) if f.expiry().is_none_or(|e| e.at > now) => {
                     f.set_version(version);
                     true
                 }
                 _ => false,
             },
-            Repr::Compact(c) => {
+            M::Compact(c) => {
                 if c.get(name)
                     .is_some_and(|e| Stored::of_entry(e).is_live(now))
                 {
@@ -558,10 +632,10 @@ impl TairHash {
 
     /// The earliest field in (due, name) order, with its due time.
     fn earliest(&self) -> Option<(u64, &[u8])> {
-        match &self.repr {
-            Repr::Compact(c) => c.earliest(),
+        match self.repr.get() {
+            R::Compact(c) => c.earliest(),
             // SAFETY: heap entries point to live blocks of this hash; the name borrows `self`.
-            Repr::Big(b) => b.expiry.peek().map(|r| unsafe { (r.due(), r.name()) }),
+            R::Big(b) => b.expiry.peek().map(|r| unsafe { (r.due(), r.name()) }),
         }
     }
 
@@ -579,7 +653,7 @@ impl TairHash {
             let name = name.to_vec();
             if !self.remove_stored(&name) {
                 // Not reachable with consistent indexes; guarantees progress regardless.
-                if let Repr::Big(b) = &mut self.repr {
+                if let M::Big(b) = self.repr.get_mut() {
                     if let Some(r) = b.expiry.peek() {
                         b.expiry.remove(0, r);
                     }
@@ -642,8 +716,8 @@ impl TairHash {
             }
         };
         let mut cur = 0;
-        match &self.repr {
-            Repr::Big(b) if !(cursor == 0 && self.len() <= count) => {
+        match self.repr.get() {
+            R::Big(b) if !(cursor == 0 && self.len() <= count) => {
                 let count = count.max(1);
                 let max_visits = count.saturating_mul(10);
                 let (mut visits, mut met) = (0usize, 0usize);
@@ -674,10 +748,10 @@ impl TairHash {
     /// plus this struct. O(N).
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + match &self.repr {
-                Repr::Compact(c) => c.bytes(),
-                Repr::Big(b) => {
-                    std::mem::size_of::<Big>()
+            + match self.repr.get() {
+                R::Compact(c) => c.bytes(),
+                R::Big(b) => {
+                    std::mem::size_of::<BigBlock>()
                         + b.table.bucket_count() * std::mem::size_of::<usize>()
                         + b.expiry.capacity() * std::mem::size_of::<usize>()
                         + b.table.iter().map(FieldBox::block_size).sum::<usize>()
@@ -708,7 +782,7 @@ impl TairHash {
     pub(crate) fn for_load(count: u64) -> Self {
         if count > Thresholds::max_entries() as u64 {
             TairHash {
-                repr: Repr::Big(Box::new(Big::with_capacity(0, 0))).counted(),
+                repr: Repr::big(Big::with_capacity(0, 0)).counted(),
             }
         } else {
             Self::new()
@@ -729,9 +803,9 @@ impl TairHash {
             return false;
         }
         let expiry = expiry.map(|t| Expiry::written(t, now));
-        match &mut self.repr {
-            Repr::Compact(c) => c.write(name, Some(value), version, expiry),
-            Repr::Big(b) => b.insert_new(FieldBox::new(name, value, version, expiry)),
+        match self.repr.get_mut() {
+            M::Compact(c) => c.write(name, Some(value), version, expiry),
+            M::Big(b) => b.insert_new(FieldBox::new(name, value, version, expiry)),
         }
         self.grow(name.len().max(value.len()));
         true
@@ -739,14 +813,14 @@ impl TairHash {
 
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        match &self.repr {
-            Repr::Big(b) => {
+        match self.repr.get() {
+            R::Big(b) => {
                 b.expiry.check();
                 let with_expiry = b.table.iter().filter(|f| f.expiry().is_some()).count();
                 assert_eq!(with_expiry, b.expiry.len());
                 assert_eq!(b.table.iter().count(), self.len());
             }
-            Repr::Compact(c) => {
+            R::Compact(c) => {
                 assert_eq!(c.iter().count(), c.len());
                 let mut names: Vec<&[u8]> = c.iter().map(|e| e.name).collect();
                 names.sort();
@@ -760,17 +834,17 @@ impl TairHash {
 impl Clone for TairHash {
     /// COPY: a deep copy with versions, expiries and due times, in the same encoding.
     fn clone(&self) -> Self {
-        match &self.repr {
-            Repr::Compact(c) => TairHash {
-                repr: Repr::Compact(c.clone()).counted(),
+        match self.repr.get() {
+            R::Compact(c) => TairHash {
+                repr: Repr::compact(c.clone()).counted(),
             },
-            Repr::Big(b) => {
+            R::Big(b) => {
                 let mut big = Big::with_capacity(b.table.len(), b.expiry.len());
                 for f in b.table.iter() {
                     big.insert_new(f.duplicate());
                 }
                 TairHash {
-                    repr: Repr::Big(Box::new(big)).counted(),
+                    repr: Repr::big(big).counted(),
                 }
             }
         }
