@@ -20,7 +20,7 @@
 //!
 //! 16-byte name and value: 51 bytes without expiry, 64 with (both one 64-byte allocator class).
 //!
-//! All `unsafe` of the crate lives here. [`FieldBox`] owns a block (a thin pointer, so
+//! The unsafe of the field block lives here (the compact block's is in `compact`). [`FieldBox`] owns a block (a thin pointer, so
 //! `Option<FieldBox>` is 8 bytes); [`FieldRef`] is a non-owning copy of the pointer kept by the expiry
 //! heap, whose accessors are `unsafe` because only the owner of the hash can vouch that it is alive.
 
