@@ -2,7 +2,8 @@
 //! every member and score, sorted by (score tuple, member bytes) (§2.3). Operations walk it linearly,
 //! which for a few dozen members is cheaper than hashing and a tree, and costs a few bytes per member.
 //!
-//! Layout: `dims` (u8) · member count (u16 LE) · entries. An entry is the score, each dimension in
+//! Layout: `dims` (u8, never 0: a big value starts with a 0 byte, see `zset.rs`) · member count (u16 LE)
+//! · total length in bytes (u16 LE, so the buffer is found from a thin pointer) · entries. An entry is the score, each dimension in
 //! 1–9 bytes (below), then the member length (1 byte below 128, else 2 bytes: `0x80 | len >> 8`,
 //! `len & 0xff`) and the member bytes. A dimension is one tag byte and its payload:
 //! - `0x00..=0xEF`: the integer equal to the tag (no payload);
@@ -15,6 +16,7 @@
 //! that meets anything unexpected stops instead of panicking.
 
 use std::cmp::Ordering;
+use std::ptr::NonNull;
 
 use smallvec::SmallVec;
 
@@ -26,7 +28,9 @@ use crate::zset::{AddCondition, AddOutcome, Popped};
 /// A decoded score.
 pub type ScoreBuf = SmallVec<[f64; 4]>;
 
-const HEADER: usize = 3;
+const HEADER: usize = 5;
+/// Most bytes a compact value may take (its length is a 16-bit header field).
+pub const MAX_BYTES: usize = u16::MAX as usize;
 /// Longest member the layout can hold (15-bit length).
 pub const MAX_MEMBER: usize = 0x7FFF;
 /// Most members the layout can hold (16-bit count).
@@ -213,63 +217,54 @@ fn encode_entry(member: &[u8], score: &[f64], out: &mut SmallVec<[u8; 64]>) {
     out.extend_from_slice(member.get(..len).unwrap_or(member));
 }
 
-fn header(dims: usize, count: usize) -> [u8; HEADER] {
-    let c = u16::try_from(count).unwrap_or(u16::MAX).to_le_bytes();
-    [u8::try_from(dims).unwrap_or(u8::MAX), c[0], c[1]]
+/// A header with the count and length still to set ([`set_count`]).
+fn header(dims: usize) -> [u8; HEADER] {
+    [u8::try_from(dims).unwrap_or(u8::MAX), 0, 0, 0, 0]
 }
 
 fn set_count(buf: &mut [u8], count: usize) {
     let c = u16::try_from(count).unwrap_or(u16::MAX).to_le_bytes();
+    let l = u16::try_from(buf.len()).unwrap_or(u16::MAX).to_le_bytes();
     if let Some(h) = buf.get_mut(1..HEADER) {
-        h.copy_from_slice(&c);
+        h.copy_from_slice(&[c[0], c[1], l[0], l[1]]);
     }
 }
 
-/// A small tairzset value in one allocation (see the module docs).
-#[derive(Clone, Debug)]
-pub struct CompactZset {
-    buf: Box<[u8]>,
+/// The length recorded in the header of a buffer given up by [`CompactZset::into_thin`].
+///
+/// # Safety
+/// `ptr` came from `into_thin` and is live.
+unsafe fn thin_len(ptr: NonNull<u8>) -> usize {
+    // SAFETY: a live buffer of at least HEADER bytes (`into_thin` guarantees it); bytes 3 and 4 are
+    // the length.
+    let (lo, hi) = unsafe { (ptr.as_ptr().add(3).read(), ptr.as_ptr().add(4).read()) };
+    usize::from(u16::from_le_bytes([lo, hi]))
 }
 
-impl CompactZset {
-    /// An empty set; `dims` is 1..=255 (checked by the caller).
-    pub fn new(dims: usize) -> Self {
-        CompactZset {
-            buf: Box::new(header(dims, 0)),
+/// The value behind a thin pointer, read in place.
+///
+/// # Safety
+/// `ptr` came from [`CompactZset::into_thin`] and stays live and unchanged for `'a`.
+pub unsafe fn view_thin<'a>(ptr: NonNull<u8>) -> CompactRef<'a> {
+    // SAFETY: the caller's contract; the header's length is the buffer's (see `thin_len`).
+    unsafe {
+        CompactRef {
+            buf: std::slice::from_raw_parts(ptr.as_ptr(), thin_len(ptr)),
         }
     }
+}
 
-    /// Builds from entries already in ascending order, unique, within the layout's limits (the
-    /// caller checked `count <= MAX_COUNT` and member lengths).
-    pub fn from_sorted<'a>(
-        dims: usize,
-        entries: impl Iterator<Item = (&'a [u8], &'a [f64])>,
-    ) -> Self {
-        let mut v: Vec<u8> = header(dims, 0).to_vec();
-        let mut count = 0;
-        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
-        for (m, s) in entries {
-            e.clear();
-            encode_entry(m, s, &mut e);
-            v.extend_from_slice(&e);
-            count += 1;
-        }
-        set_count(&mut v, count);
-        CompactZset {
-            buf: v.into_boxed_slice(),
-        }
-    }
+/// A compact value seen in place (the buffer of a [`CompactZset`]): every read.
+#[derive(Clone, Copy, Debug)]
+pub struct CompactRef<'a> {
+    buf: &'a [u8],
+}
 
-    /// A set of one member in a single exact allocation (a new key: no header-only allocation first).
-    /// The caller checked `dims`, the score's width, NaN and the member's length.
-    pub fn with_first(dims: usize, member: &[u8], score: &[f64]) -> Self {
-        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
-        encode_entry(member, score, &mut e);
-        let mut v = Vec::with_capacity(HEADER + e.len());
-        v.extend_from_slice(&header(dims, 1));
-        v.extend_from_slice(&e);
+impl<'a> CompactRef<'a> {
+    /// An owned copy (COPY, RESTORE of a copy).
+    pub fn to_owned_set(&self) -> CompactZset {
         CompactZset {
-            buf: v.into_boxed_slice(),
+            buf: self.buf.into(),
         }
     }
 
@@ -278,7 +273,7 @@ impl CompactZset {
     }
 
     pub fn len(&self) -> usize {
-        match self.buf.get(1..HEADER) {
+        match self.buf.get(1..3) {
             Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
             _ => 0,
         }
@@ -288,16 +283,29 @@ impl CompactZset {
         self.len() == 0
     }
 
-    fn raw(&self) -> RawIter<'_> {
+    /// The total length the header records.
+    pub fn byte_len(&self) -> usize {
+        match self.buf.get(3..HEADER) {
+            Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
+            _ => 0,
+        }
+    }
+
+    /// Bytes an entry of this member would take at most (room checks before an insertion).
+    pub fn entry_bound(&self, member_len: usize) -> usize {
+        member_len + 2 + 9 * self.dims()
+    }
+
+    fn raw(&self) -> RawIter<'a> {
         RawIter {
-            buf: &self.buf,
+            buf: self.buf,
             pos: HEADER,
             left: self.len(),
             dims: self.dims(),
         }
     }
 
-    fn find(&self, member: &[u8]) -> Option<(usize, Raw<'_>)> {
+    fn find(&self, member: &[u8]) -> Option<(usize, Raw<'a>)> {
         self.raw().enumerate().find(|(_, e)| e.member == member)
     }
 
@@ -312,7 +320,7 @@ impl CompactZset {
     }
 
     /// Member and score at an ascending rank. O(N).
-    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], ScoreBuf)> {
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&'a [u8], ScoreBuf)> {
         self.raw().nth(rank).map(|e| (e.member, decoded(e.score)))
     }
 
@@ -341,6 +349,207 @@ impl CompactZset {
             pos = e.end;
         }
         pos
+    }
+
+    /// Members and scores of ranks `start..end`, backwards when `reverse`.
+    pub fn iter_range(&self, start: usize, end: usize, reverse: bool) -> Iter<'a> {
+        let end = end.min(self.len());
+        let n = end.saturating_sub(start);
+        let mut raw = self.raw();
+        raw.left = 0;
+        let mut back = SmallVec::new();
+        if n > 0 {
+            let mut from = self.raw();
+            from.pos = self.offset_of(start);
+            from.left = n;
+            if reverse {
+                back = from.map(|e| e.start as u32).collect();
+            } else {
+                raw = from;
+            }
+        }
+        Iter { raw, back }
+    }
+
+    /// MEMORY USAGE: the buffer plus a fixed part for the key's value record.
+    pub fn mem_usage(&self) -> usize {
+        MEM_BASE + self.buf.len()
+    }
+
+    /// Bytes allocated.
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The longest member's length.
+    pub fn max_member_len(&self) -> usize {
+        self.raw().map(|e| e.member.len()).max().unwrap_or(0)
+    }
+
+    /// All entries ascending, as owned scores (conversion to the big encoding).
+    pub fn entries(&self) -> Iter<'a> {
+        self.iter_range(0, self.len(), false)
+    }
+
+    /// Verifies the layout: every entry parses, the count matches, the buffer ends with the last entry,
+    /// the order is strictly ascending, scores have N dimensions without NaN and members are unique.
+    pub fn check(&self) -> Result<(), String> {
+        let dims = self.dims();
+        if !(1..=score::MAX_DIMS).contains(&dims) {
+            return Err(format!("compact: {dims} dimensions"));
+        }
+        let mut n = 0;
+        let mut end = HEADER;
+        let mut prev: Option<(ScoreBuf, &[u8])> = None;
+        let mut seen = std::collections::HashSet::new();
+        for e in self.raw() {
+            let s = decoded(e.score);
+            if s.len() != dims || s.iter().any(|v| v.is_nan()) {
+                return Err(format!("compact: bad score at entry {n}"));
+            }
+            if let Some((ps, pm)) = &prev {
+                if score::compare(ps, &s).then_with(|| pm.cmp(&e.member)) != Ordering::Less {
+                    return Err(format!("compact: order broken at entry {n}"));
+                }
+            }
+            if !seen.insert(e.member) {
+                return Err(format!("compact: duplicate member at entry {n}"));
+            }
+            prev = Some((s, e.member));
+            end = e.end;
+            n += 1;
+        }
+        if self.byte_len() != self.buf.len() {
+            return Err(format!(
+                "compact: header length {} of {} bytes",
+                self.byte_len(),
+                self.buf.len()
+            ));
+        }
+        if n != self.len() || end != self.buf.len() {
+            return Err(format!(
+                "compact: {n} entries parsed of {}, {end} of {} bytes",
+                self.len(),
+                self.buf.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A small tairzset value in one allocation (see the module docs).
+#[derive(Clone, Debug)]
+pub struct CompactZset {
+    buf: Box<[u8]>,
+}
+
+impl CompactZset {
+    /// An empty set; `dims` is 1..=255 (checked by the caller).
+    pub fn new(dims: usize) -> Self {
+        let mut v = header(dims).to_vec();
+        set_count(&mut v, 0);
+        CompactZset {
+            buf: v.into_boxed_slice(),
+        }
+    }
+
+    /// Builds from entries already in ascending order, unique, within the layout's limits (the
+    /// caller checked `count <= MAX_COUNT` and member lengths).
+    /// `None` when the encoding would pass [`MAX_BYTES`].
+    pub fn from_sorted<'a>(
+        dims: usize,
+        entries: impl Iterator<Item = (&'a [u8], &'a [f64])>,
+    ) -> Option<Self> {
+        let mut v: Vec<u8> = header(dims).to_vec();
+        let mut count = 0;
+        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
+        for (m, s) in entries {
+            e.clear();
+            encode_entry(m, s, &mut e);
+            v.extend_from_slice(&e);
+            count += 1;
+        }
+        if v.len() > MAX_BYTES {
+            return None;
+        }
+        set_count(&mut v, count);
+        Some(CompactZset {
+            buf: v.into_boxed_slice(),
+        })
+    }
+
+    /// A set of one member in a single exact allocation (a new key: no header-only allocation first).
+    /// The caller checked `dims`, the score's width, NaN and the member's length.
+    pub fn with_first(dims: usize, member: &[u8], score: &[f64]) -> Self {
+        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
+        encode_entry(member, score, &mut e);
+        let mut v = Vec::with_capacity(HEADER + e.len());
+        v.extend_from_slice(&header(dims));
+        v.extend_from_slice(&e);
+        set_count(&mut v, 1);
+        CompactZset {
+            buf: v.into_boxed_slice(),
+        }
+    }
+
+    /// Gives the buffer up as a thin pointer to its first byte (the header records the length). A
+    /// buffer that is not a whole value (only reachable if a mutation was cut short by a panic) is
+    /// replaced by an empty set first, so the pointer always leads to a valid header.
+    pub fn into_thin(self) -> NonNull<u8> {
+        let ok = self.buf.len() >= HEADER
+            && self.buf.len() <= MAX_BYTES
+            && self.view().byte_len() == self.buf.len()
+            && self.view().dims() > 0;
+        let buf = if ok {
+            self.buf
+        } else {
+            CompactZset::new(1).buf
+        };
+        NonNull::from(Box::leak(buf)).cast::<u8>()
+    }
+
+    /// Takes back a buffer given up by [`CompactZset::into_thin`].
+    ///
+    /// # Safety
+    /// `ptr` came from `into_thin` and nothing else uses or frees it afterwards.
+    pub unsafe fn from_thin(ptr: NonNull<u8>) -> Self {
+        // SAFETY: the caller's contract: a live buffer from `into_thin`, owned from here on; its header
+        // holds its exact length (checked by `into_thin`), so the slice is the boxed slice leaked.
+        unsafe {
+            let len = thin_len(ptr);
+            CompactZset {
+                buf: Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), len)),
+            }
+        }
+    }
+
+    /// The read-only view of this value.
+    pub fn view(&self) -> CompactRef<'_> {
+        CompactRef { buf: &self.buf }
+    }
+
+    pub fn dims(&self) -> usize {
+        self.view().dims()
+    }
+
+    pub fn len(&self) -> usize {
+        self.view().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn find(&self, member: &[u8]) -> Option<(usize, Raw<'_>)> {
+        self.view().find(member)
+    }
+
+    fn raw(&self) -> RawIter<'_> {
+        self.view().raw()
+    }
+
+    fn offset_of(&self, rank: usize) -> usize {
+        self.view().offset_of(rank)
     }
 
     /// Replaces the buffer with `v` (entries edited in it) and its new count.
@@ -400,6 +609,10 @@ impl CompactZset {
         };
         let mut entry: SmallVec<[u8; 64]> = SmallVec::new();
         encode_entry(member, &new, &mut entry);
+        let freed = removed.map_or(0, |(start, end)| end - start);
+        if self.buf.len() - freed + entry.len() > MAX_BYTES {
+            return Err(ZsetError::TooManyMembers);
+        }
         let mut count = self.len();
         let mut v = std::mem::take(&mut self.buf).into_vec();
         if let Some((start, end)) = removed {
@@ -489,84 +702,6 @@ impl CompactZset {
         self.remove_span(first, last);
         out
     }
-
-    /// Members and scores of ranks `start..end`, backwards when `reverse`.
-    pub fn iter_range(&self, start: usize, end: usize, reverse: bool) -> Iter<'_> {
-        let end = end.min(self.len());
-        let n = end.saturating_sub(start);
-        let mut raw = self.raw();
-        raw.left = 0;
-        let mut back = SmallVec::new();
-        if n > 0 {
-            let mut from = self.raw();
-            from.pos = self.offset_of(start);
-            from.left = n;
-            if reverse {
-                back = from.map(|e| e.start as u32).collect();
-            } else {
-                raw = from;
-            }
-        }
-        Iter { raw, back }
-    }
-
-    /// MEMORY USAGE: the buffer plus a fixed part for the key's value record.
-    pub fn mem_usage(&self) -> usize {
-        MEM_BASE + self.buf.len()
-    }
-
-    /// Bytes allocated.
-    pub fn heap_bytes(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// The longest member's length.
-    pub fn max_member_len(&self) -> usize {
-        self.raw().map(|e| e.member.len()).max().unwrap_or(0)
-    }
-
-    /// All entries ascending, as owned scores (conversion to the big encoding).
-    pub fn entries(&self) -> Iter<'_> {
-        self.iter_range(0, self.len(), false)
-    }
-
-    /// Verifies the layout: every entry parses, the count matches, the buffer ends with the last entry,
-    /// the order is strictly ascending, scores have N dimensions without NaN and members are unique.
-    pub fn check(&self) -> Result<(), String> {
-        let dims = self.dims();
-        if !(1..=score::MAX_DIMS).contains(&dims) {
-            return Err(format!("compact: {dims} dimensions"));
-        }
-        let mut n = 0;
-        let mut end = HEADER;
-        let mut prev: Option<(ScoreBuf, &[u8])> = None;
-        let mut seen = std::collections::HashSet::new();
-        for e in self.raw() {
-            let s = decoded(e.score);
-            if s.len() != dims || s.iter().any(|v| v.is_nan()) {
-                return Err(format!("compact: bad score at entry {n}"));
-            }
-            if let Some((ps, pm)) = &prev {
-                if score::compare(ps, &s).then_with(|| pm.cmp(&e.member)) != Ordering::Less {
-                    return Err(format!("compact: order broken at entry {n}"));
-                }
-            }
-            if !seen.insert(e.member) {
-                return Err(format!("compact: duplicate member at entry {n}"));
-            }
-            prev = Some((s, e.member));
-            end = e.end;
-            n += 1;
-        }
-        if n != self.len() || end != self.buf.len() {
-            return Err(format!(
-                "compact: {n} entries parsed of {}, {end} of {} bytes",
-                self.len(),
-                self.buf.len()
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// Iterator of `(member, score)` over a rank range of a [`CompactZset`].
@@ -650,21 +785,32 @@ mod tests {
         let mut z = CompactZset::new(1);
         z.add(&long, &[1.0], AddCondition::Always, false).unwrap();
         z.add(b"a", &[2.0], AddCondition::Always, false).unwrap();
-        z.check().unwrap();
-        assert_eq!(z.get_by_rank(0).unwrap().0, &long[..]);
-        assert_eq!(z.max_member_len(), 300);
+        z.view().check().unwrap();
+        assert_eq!(z.view().get_by_rank(0).unwrap().0, &long[..]);
+        assert_eq!(z.view().max_member_len(), 300);
         // A buffer cut anywhere, or with a bad tag, walks to an error, never a panic.
         for cut in 0..z.buf.len() {
-            let c = CompactZset {
-                buf: z.buf[..cut].into(),
-            };
+            let c = CompactRef { buf: &z.buf[..cut] };
             assert!(c.check().is_err());
             let _ = c.score(b"a");
             let _: Vec<_> = c.iter_range(0, 2, true).collect();
         }
         let mut bad = z.clone();
         bad.buf[HEADER] = 0xFF;
-        assert!(bad.check().is_err());
-        assert!(bad.score(b"a").is_none());
+        assert!(bad.view().check().is_err());
+        assert!(bad.view().score(b"a").is_none());
+        // A thin pointer round trip keeps the buffer; a broken buffer comes back as an empty set.
+        let p = z.clone().into_thin();
+        // SAFETY: from into_thin just above, used once.
+        let back = unsafe { CompactZset::from_thin(p) };
+        assert_eq!(back.buf, z.buf);
+        let p = CompactZset {
+            buf: z.buf[..4].into(),
+        }
+        .into_thin();
+        // SAFETY: as above.
+        let back = unsafe { CompactZset::from_thin(p) };
+        assert!(back.is_empty());
+        back.view().check().unwrap();
     }
 }

@@ -147,11 +147,11 @@ fn compact_scan_returns_everything_at_once() {
 fn compact_memory_is_a_few_bytes_per_member() {
     let mut z = TairZset::new(1).unwrap();
     z.add(b"m", &[1.0], AddCondition::Always, false).unwrap();
-    // dims, count, then score 1 (one byte), length 1, "m".
-    assert_eq!(z.heap_bytes(), 6);
+    // dims, count, length, then score 1 (one byte), member length 1, "m".
+    assert_eq!(z.heap_bytes(), 8);
     z.add(b"n", &[1_703_000_000.0], AddCondition::Always, false)
         .unwrap();
-    assert_eq!(z.heap_bytes(), 6 + 5 + 2);
+    assert_eq!(z.heap_bytes(), 8 + 5 + 2);
     let clone = z.clone();
     assert_eq!(clone.mem_usage(), z.mem_usage());
     assert!(clone.is_compact());
@@ -191,4 +191,41 @@ fn with_first_equals_new_then_add() {
     }
     assert!(TairZset::with_first(b"m", &[f64::NAN]).is_err());
     assert!(TairZset::with_first(b"m", &[]).is_err());
+}
+
+#[test]
+fn wide_scores_convert_before_the_buffer_passes_64k() {
+    let mut small = TairZset::new(255).unwrap();
+    let mut big = TairZset::new_big(255).unwrap();
+    let mut converted_at = None;
+    for i in 0..100u32 {
+        let score: Vec<f64> = (0..255)
+            .map(|d| f64::from(i) + f64::from(d) / 7.0)
+            .collect();
+        let m = format!("member-{i}");
+        small
+            .add(m.as_bytes(), &score, AddCondition::Always, false)
+            .unwrap();
+        big.add(m.as_bytes(), &score, AddCondition::Always, false)
+            .unwrap();
+        if converted_at.is_none() && !small.is_compact() {
+            converted_at = Some(i);
+        }
+        small.check().unwrap();
+        if small.is_compact() {
+            assert!(small.heap_bytes() <= crate::compact::MAX_BYTES);
+        }
+    }
+    // Up to 2.3 KB per member: the 64 KB buffer fills long before 128 members.
+    assert!(
+        converted_at.is_some_and(|i| (20..40).contains(&i)),
+        "{converted_at:?}"
+    );
+    assert_eq!(entries_of(&small), entries_of(&big));
+    // The builder makes the same choice.
+    let mut b = ZsetBuilder::new(255, 40).unwrap();
+    for (m, s) in big.iter() {
+        b.push(m, &s).unwrap();
+    }
+    assert!(!b.finish().unwrap().is_compact());
 }

@@ -8,13 +8,15 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
 use rand::Rng;
 
 use crate::big::{BigBuilder, BigEntries, BigZset};
-use crate::compact::{self, CompactZset, ScoreBuf};
+use crate::compact::{self, CompactRef, CompactZset, ScoreBuf};
 use crate::encoding::{self, count_members, BIG_VALUES, COMPACT_VALUES, CONVERSIONS};
 use crate::error::ZsetError;
 use crate::score::{self, LexRange, ScoreRange, MAX_DIMS};
@@ -148,42 +150,148 @@ impl Deref for ScoreRef<'_> {
     }
 }
 
-#[derive(Clone, Debug)]
-enum Repr {
-    Compact(CompactZset),
-    Big(Box<BigZset>),
+/// A big value behind the thin pointer: its first byte is 0, which no compact buffer starts with (a
+/// compact buffer starts with its dimension count, 1..=255).
+#[repr(C)]
+struct BigBox {
+    marker: u8,
+    set: BigZset,
 }
 
 /// The value of a tairzset key. Never empty while stored in a key (the command layer deletes it).
-#[derive(Debug)]
+///
+/// One thin pointer (8 bytes, so the server's per-key box of it is the smallest allocation): to a
+/// compact buffer (`compact.rs`, which records its own length) or to a [`BigBox`]; the first byte
+/// behind it tells which.
 pub struct TairZset {
-    repr: Repr,
+    ptr: NonNull<u8>,
+}
+
+// SAFETY: a TairZset owns what its pointer leads to exclusively, like a Box (no sharing, no interior
+// mutability), so it can move to another thread (lazy free) and be read from several.
+unsafe impl Send for TairZset {}
+// SAFETY: see above.
+unsafe impl Sync for TairZset {}
+
+/// What a [`TairZset`] holds, borrowed.
+enum View<'a> {
+    Compact(CompactRef<'a>),
+    Big(&'a BigZset),
+}
+
+/// A leaked [`BigBox`] holding `set`: the pointer a big [`TairZset`] keeps.
+fn big_ptr(set: BigZset) -> NonNull<u8> {
+    NonNull::from(Box::leak(Box::new(BigBox { marker: 0, set }))).cast::<u8>()
+}
+
+/// Gives a compact buffer back to its [`TairZset`] when a mutation ends, even by unwinding.
+struct CompactGuard<'a> {
+    slot: &'a mut NonNull<u8>,
+    set: ManuallyDrop<CompactZset>,
+}
+
+impl Drop for CompactGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here.
+        let set = unsafe { ManuallyDrop::take(&mut self.set) };
+        *self.slot = set.into_thin();
+    }
+}
+
+impl std::fmt::Debug for TairZset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TairZset")
+            .field("compact", &self.is_compact())
+            .field("len", &self.len())
+            .field("dims", &self.dims())
+            .finish()
+    }
 }
 
 impl Clone for TairZset {
     fn clone(&self) -> Self {
-        TairZset::wrap(self.repr.clone())
+        match self.view() {
+            View::Compact(c) => Self::from_compact(c.to_owned_set()),
+            View::Big(b) => Self::from_big(b.clone()),
+        }
     }
 }
 
 impl Drop for TairZset {
     fn drop(&mut self) {
-        match &self.repr {
-            Repr::Compact(_) => COMPACT_VALUES.fetch_sub(1, Relaxed),
-            Repr::Big(_) => BIG_VALUES.fetch_sub(1, Relaxed),
-        };
+        let big = self.is_big();
+        if big {
+            BIG_VALUES.fetch_sub(1, Relaxed);
+        } else {
+            COMPACT_VALUES.fetch_sub(1, Relaxed);
+        }
         count_members(-(self.len() as i64));
+        if big {
+            // SAFETY: the pointer came from `Box::leak` of a BigBox in `from_big`/`convert` and is
+            // freed only here.
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr().cast::<BigBox>()) });
+        } else {
+            // SAFETY: the pointer came from `CompactZset::into_thin` and is freed only here.
+            drop(unsafe { CompactZset::from_thin(self.ptr) });
+        }
     }
 }
 
 impl TairZset {
-    /// Counts a new value in the INFO counters.
-    fn wrap(repr: Repr) -> Self {
-        let z = TairZset { repr };
-        match &z.repr {
-            Repr::Compact(_) => COMPACT_VALUES.fetch_add(1, Relaxed),
-            Repr::Big(_) => BIG_VALUES.fetch_add(1, Relaxed),
+    fn from_compact(c: CompactZset) -> Self {
+        Self::wrap(TairZset { ptr: c.into_thin() })
+    }
+
+    fn from_big(set: BigZset) -> Self {
+        Self::wrap(TairZset { ptr: big_ptr(set) })
+    }
+
+    /// True when the pointer leads to a [`BigBox`].
+    fn is_big(&self) -> bool {
+        // SAFETY: the pointer always leads to a live allocation whose first byte is initialised: a
+        // compact buffer (its dims, >= 1) or a BigBox (its marker, 0).
+        unsafe { self.ptr.as_ptr().read() == 0 }
+    }
+
+    fn view(&self) -> View<'_> {
+        if self.is_big() {
+            // SAFETY: a BigBox (first byte 0) owned by self, borrowed for as long as self is.
+            View::Big(unsafe { &(*self.ptr.as_ptr().cast::<BigBox>()).set })
+        } else {
+            // SAFETY: a compact buffer owned by self, unchanged while self is borrowed.
+            View::Compact(unsafe { compact::view_thin(self.ptr) })
+        }
+    }
+
+    fn big_mut(&mut self) -> Option<&mut BigZset> {
+        if self.is_big() {
+            // SAFETY: a BigBox owned by self, borrowed mutably for as long as self is.
+            Some(unsafe { &mut (*self.ptr.as_ptr().cast::<BigBox>()).set })
+        } else {
+            None
+        }
+    }
+
+    /// Runs a mutation on the compact buffer (the caller checked `!is_big()`); the buffer, possibly
+    /// reallocated, is put back afterwards.
+    fn compact_mut<R>(&mut self, f: impl FnOnce(&mut CompactZset) -> R) -> R {
+        // SAFETY: a compact buffer owned by self; the guard hands it back to `self.ptr` when done, and
+        // nothing reads `self.ptr` meanwhile (self is borrowed mutably).
+        let set = unsafe { CompactZset::from_thin(self.ptr) };
+        let mut guard = CompactGuard {
+            slot: &mut self.ptr,
+            set: ManuallyDrop::new(set),
         };
+        f(&mut guard.set)
+    }
+
+    /// Counts a new value in the INFO counters.
+    fn wrap(z: TairZset) -> Self {
+        if z.is_big() {
+            BIG_VALUES.fetch_add(1, Relaxed);
+        } else {
+            COMPACT_VALUES.fetch_add(1, Relaxed);
+        }
         count_members(z.len() as i64);
         z
     }
@@ -197,7 +305,7 @@ impl TairZset {
         if encoding::max_entries() == 0 {
             return Self::new_big(dims);
         }
-        Ok(Self::wrap(Repr::Compact(CompactZset::new(dims))))
+        Ok(Self::from_compact(CompactZset::new(dims)))
     }
 
     /// A new set holding one member (what EXZADD or EXZINCRBY on a missing key builds), compact when the
@@ -214,24 +322,24 @@ impl TairZset {
             z.add(member, score, AddCondition::Always, false)?;
             return Ok(z);
         }
-        Ok(Self::wrap(Repr::Compact(CompactZset::with_first(
+        Ok(Self::from_compact(CompactZset::with_first(
             dims, member, score,
-        ))))
+        )))
     }
 
     /// An empty set in the big encoding whatever its size (tests and fuzzers drive both encodings).
     pub fn new_big(dims: usize) -> Result<Self, ZsetError> {
-        Ok(Self::wrap(Repr::Big(Box::new(BigZset::new(dims)?))))
+        Ok(Self::from_big(BigZset::new(dims)?))
     }
 
     /// True while the value uses the compact encoding.
     pub fn is_compact(&self) -> bool {
-        matches!(self.repr, Repr::Compact(_))
+        !self.is_big()
     }
 
     /// Converts a compact value to the big encoding (once; no-op when already big).
     fn convert(&mut self) -> Result<(), ZsetError> {
-        let Repr::Compact(c) = &self.repr else {
+        let View::Compact(c) = self.view() else {
             return Ok(());
         };
         let mut b = BigBuilder::new(c.dims(), c.len())?;
@@ -239,7 +347,9 @@ impl TairZset {
             b.push(m, &s)?;
         }
         let big = b.finish()?;
-        self.repr = Repr::Big(Box::new(big));
+        let old = std::mem::replace(&mut self.ptr, big_ptr(big));
+        // SAFETY: the compact buffer self held until now, from `into_thin`; nothing refers to it.
+        drop(unsafe { CompactZset::from_thin(old) });
         COMPACT_VALUES.fetch_sub(1, Relaxed);
         BIG_VALUES.fetch_add(1, Relaxed);
         CONVERSIONS.fetch_add(1, Relaxed);
@@ -248,17 +358,17 @@ impl TairZset {
 
     /// N, the number of dimensions of every score.
     pub fn dims(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.dims(),
-            Repr::Big(b) => b.dims(),
+        match self.view() {
+            View::Compact(c) => c.dims(),
+            View::Big(b) => b.dims(),
         }
     }
 
     /// Number of members (EXZCARD).
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.len(),
-            Repr::Big(b) => b.len(),
+        match self.view() {
+            View::Compact(c) => c.len(),
+            View::Big(b) => b.len(),
         }
     }
 
@@ -268,9 +378,9 @@ impl TairZset {
 
     /// The score of a member (EXZSCORE / EXZMSCORE). O(1) big, O(N) compact.
     pub fn score(&self, member: &[u8]) -> Option<ScoreRef<'_>> {
-        match &self.repr {
-            Repr::Compact(c) => c.score(member).map(ScoreRef::Decoded),
-            Repr::Big(b) => b.score(member).map(ScoreRef::Borrowed),
+        match self.view() {
+            View::Compact(c) => c.score(member).map(ScoreRef::Decoded),
+            View::Big(b) => b.score(member).map(ScoreRef::Borrowed),
         }
     }
 
@@ -287,19 +397,22 @@ impl TairZset {
         if score.len() != self.dims() || score.iter().any(|v| v.is_nan()) {
             return Err(ZsetError::InvalidScore);
         }
-        if let Repr::Compact(c) = &self.repr {
+        if let View::Compact(c) = self.view() {
             let max_entries = encoding::max_entries().min(compact::MAX_COUNT);
             let max_value = encoding::max_value().min(compact::MAX_MEMBER);
-            if (c.len() >= max_entries || member.len() > max_value)
-                && cond != AddCondition::IfPresent
-                && c.rank(member).is_none()
-            {
+            // An update may grow an entry too: no room for the largest entry converts whatever.
+            let no_room = c.byte_len() + c.entry_bound(member.len()) > compact::MAX_BYTES;
+            let must = no_room
+                || ((c.len() >= max_entries || member.len() > max_value)
+                    && cond != AddCondition::IfPresent
+                    && c.rank(member).is_none());
+            if must {
                 self.convert()?;
             }
         }
-        let out = match &mut self.repr {
-            Repr::Compact(c) => c.add(member, score, cond, incr),
-            Repr::Big(b) => b.add(member, score, cond, incr),
+        let out = match self.big_mut() {
+            Some(b) => b.add(member, score, cond, incr),
+            None => self.compact_mut(|c| c.add(member, score, cond, incr)),
         }?;
         if out == AddOutcome::Added {
             count_members(1);
@@ -334,9 +447,9 @@ impl TairZset {
 
     /// Removes a member (EXZREM).
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        let gone = match &mut self.repr {
-            Repr::Compact(c) => c.remove(member),
-            Repr::Big(b) => b.remove(member),
+        let gone = match self.big_mut() {
+            Some(b) => b.remove(member),
+            None => self.compact_mut(|c| c.remove(member)),
         };
         if gone {
             count_members(-1);
@@ -346,9 +459,9 @@ impl TairZset {
 
     /// 0-based ascending rank (EXZRANK).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        match &self.repr {
-            Repr::Compact(c) => c.rank(member),
-            Repr::Big(b) => b.rank(member),
+        match self.view() {
+            View::Compact(c) => c.rank(member),
+            View::Big(b) => b.rank(member),
         }
     }
 
@@ -359,9 +472,9 @@ impl TairZset {
 
     /// Member and score at an ascending rank.
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], ScoreRef<'_>)> {
-        match &self.repr {
-            Repr::Compact(c) => c.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Decoded(s))),
-            Repr::Big(b) => b.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Borrowed(s))),
+        match self.view() {
+            View::Compact(c) => c.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Decoded(s))),
+            View::Big(b) => b.get_by_rank(rank).map(|(m, s)| (m, ScoreRef::Borrowed(s))),
         }
     }
 
@@ -402,9 +515,9 @@ impl TairZset {
     /// Number of leading members (ascending) for which `pred(member, score)` holds; `pred` must be
     /// monotone along the order.
     fn partition_point(&self, mut pred: impl FnMut(&[u8], &[f64]) -> bool) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.partition_point(pred),
-            Repr::Big(b) => b.partition_point(|m, s| pred(m, s)),
+        match self.view() {
+            View::Compact(c) => c.partition_point(pred),
+            View::Big(b) => b.partition_point(|m, s| pred(m, s)),
         }
     }
 
@@ -466,11 +579,11 @@ impl TairZset {
 
     /// Members and scores of a span, in its direction.
     pub fn iter_span(&self, span: Span) -> Entries<'_> {
-        Entries(match &self.repr {
-            Repr::Compact(c) => {
+        Entries(match self.view() {
+            View::Compact(c) => {
                 EntriesRepr::Compact(c.iter_range(span.start, span.end, span.reverse))
             }
-            Repr::Big(b) => EntriesRepr::Big(b.iter_span(span)),
+            View::Big(b) => EntriesRepr::Big(b.iter_span(span)),
         })
     }
 
@@ -486,9 +599,9 @@ impl TairZset {
 
     /// Removes the members of a span (EXZREMRANGEBY*).
     pub fn remove_span(&mut self, span: Span) -> usize {
-        let n = match &mut self.repr {
-            Repr::Compact(c) => c.remove_span(span.start, span.end),
-            Repr::Big(b) => b.remove_span(span),
+        let n = match self.big_mut() {
+            Some(b) => b.remove_span(span),
+            None => self.compact_mut(|c| c.remove_span(span.start, span.end)),
         };
         count_members(-(n as i64));
         n
@@ -497,9 +610,9 @@ impl TairZset {
     /// Removes and returns up to `count` lowest (`max` = false) or highest members, in that order
     /// (EXZPOPMIN / EXZPOPMAX / EXBZPOP*).
     pub fn pop(&mut self, count: usize, max: bool) -> Vec<Popped> {
-        let out = match &mut self.repr {
-            Repr::Compact(c) => c.pop(count, max),
-            Repr::Big(b) => b.pop(count, max),
+        let out = match self.big_mut() {
+            Some(b) => b.pop(count, max),
+            None => self.compact_mut(|c| c.pop(count, max)),
         };
         count_members(-(out.len() as i64));
         out
@@ -565,38 +678,38 @@ impl TairZset {
         count: usize,
         mut visit: impl FnMut(&'a [u8], ScoreRef<'a>),
     ) -> u64 {
-        match &self.repr {
-            Repr::Compact(c) => {
+        match self.view() {
+            View::Compact(c) => {
                 for (m, s) in c.entries() {
                     visit(m, ScoreRef::Decoded(s));
                 }
                 0
             }
-            Repr::Big(b) => b.scan(cursor, count, |m, s| visit(m, ScoreRef::Borrowed(s))),
+            View::Big(b) => b.scan(cursor, count, |m, s| visit(m, ScoreRef::Borrowed(s))),
         }
     }
 
     /// MEMORY USAGE: a deterministic function of the content and encoding. O(1).
     pub fn mem_usage(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.mem_usage(),
-            Repr::Big(b) => b.mem_usage(),
+        match self.view() {
+            View::Compact(c) => c.mem_usage(),
+            View::Big(b) => b.mem_usage(),
         }
     }
 
     /// Bytes actually allocated (capacities; member allocations at requested size). Diagnostics.
     pub fn heap_bytes(&self) -> usize {
-        match &self.repr {
-            Repr::Compact(c) => c.heap_bytes(),
-            Repr::Big(b) => b.heap_bytes(),
+        match self.view() {
+            View::Compact(c) => c.heap_bytes(),
+            View::Big(b) => b.heap_bytes(),
         }
     }
 
     /// Verifies every invariant of the encoding in use.
     pub fn check(&self) -> Result<(), String> {
-        match &self.repr {
-            Repr::Compact(c) => c.check(),
-            Repr::Big(b) => b.check(),
+        match self.view() {
+            View::Compact(c) => c.check(),
+            View::Big(b) => b.check(),
         }
     }
 }
@@ -652,9 +765,11 @@ impl ZsetBuilder {
                 self.inner.dims(),
                 self.inner.sorted_entries().into_iter(),
             );
-            return Ok(TairZset::wrap(Repr::Compact(c)));
+            if let Some(c) = c {
+                return Ok(TairZset::from_compact(c));
+            }
         }
-        Ok(TairZset::wrap(Repr::Big(Box::new(self.inner.finish()?))))
+        Ok(TairZset::from_big(self.inner.finish()?))
     }
 }
 
