@@ -254,8 +254,14 @@ impl Compact {
     }
 
     /// (offset of the content, content length).
+    #[inline]
     fn span(&self) -> (usize, usize) {
         let base = self.raw.as_ptr();
+        // SAFETY: every block has its tag and at least one length byte.
+        let first = unsafe { *base.add(1) };
+        if first < 0x80 {
+            return (2, usize::from(first));
+        }
         let (mut v, mut shift, mut i) = (0usize, 0u32, 1usize);
         loop {
             // SAFETY: the block starts with the tag and a complete LEB128 length written by
@@ -280,7 +286,8 @@ impl Compact {
 
     fn buf_mut(&mut self) -> &mut [u8] {
         let (off, len) = self.span();
-        // SAFETY: as for `buf`, and `&mut self` is the only access to the block.
+        // SAFETY: as for `buf`, and `&mut self` is the only access to the block. The shared empty
+        // block has content length 0: its slice is empty, so nothing is ever written to it.
         unsafe { std::slice::from_raw_parts_mut(self.raw.as_ptr().add(off), len) }
     }
 
@@ -318,10 +325,20 @@ impl Compact {
     }
 }
 
+/// The block of every empty compact value (a new key before its first field): never written
+/// (content length 0) and never freed, so creating a key costs one allocation, not two.
+static EMPTY_BLOCK: [u8; 2] = [TAG_COMPACT, 0];
+
+impl Compact {
+    fn is_shared_empty(&self) -> bool {
+        std::ptr::eq(self.raw.as_ptr().cast_const(), EMPTY_BLOCK.as_ptr())
+    }
+}
+
 impl Default for Compact {
     fn default() -> Self {
         Compact {
-            raw: Self::alloc_block(0),
+            raw: NonNull::from(&EMPTY_BLOCK).cast::<u8>(),
         }
     }
 }
@@ -329,6 +346,9 @@ impl Default for Compact {
 impl Clone for Compact {
     fn clone(&self) -> Self {
         let src = self.buf();
+        if src.is_empty() {
+            return Compact::default();
+        }
         let mut c = Compact {
             raw: Self::alloc_block(src.len()),
         };
@@ -339,6 +359,9 @@ impl Clone for Compact {
 
 impl Drop for Compact {
     fn drop(&mut self) {
+        if self.is_shared_empty() {
+            return;
+        }
         let layout = block_layout(self.span().1);
         // SAFETY: the block was allocated by `alloc_block` with this layout and is freed once.
         unsafe { dealloc(self.raw.as_ptr(), layout) };
@@ -757,8 +780,9 @@ mod tests {
     fn write_read_remove() {
         let mut c = Compact::default();
         assert_eq!(c.len(), 0);
-        // tag + content length 0
+        // tag + content length 0 (the shared empty block)
         assert_eq!(c.bytes(), 2);
+        assert!(c.is_shared_empty());
         c.write(b"field", Some(&[b'x'; 16]), 1, None);
         // tag + content length + count + flags + 3 lengths/version + 5 + 16
         assert_eq!(c.bytes(), 2 + 1 + 1 + 3 + 5 + 16);
