@@ -45,12 +45,71 @@ impl std::error::Error for BloomError {}
 pub struct ScalableBloom {
     error_rate: f64,
     capacity: u64,
-    /// Sub-filter 0 lives inside the value (the whole value block is 96 bytes, one size class): a filter
+    /// Sub-filter 0 lives inside the value (the whole value block is 80 bytes, one size class): a filter
     /// that never grew is two blocks, this one and its bit array.
     filters: Filters,
 }
 
-type Filters = smallvec::SmallVec<[SubFilter; 1]>;
+/// The chain: one sub-filter inline, or a list once it grew. (The list shares the sub-filter's bytes:
+/// the enum takes its tag from the niche of `SubFilter::hashes`, so it is as small as one sub-filter.)
+#[derive(Debug, Clone, PartialEq)]
+enum Filters {
+    One(SubFilter),
+    Many(Vec<SubFilter>),
+}
+
+impl Filters {
+    fn from_vec(mut v: Vec<SubFilter>) -> Self {
+        match (v.pop(), v.is_empty()) {
+            (Some(only), true) => Filters::One(only),
+            (Some(last), false) => {
+                v.push(last);
+                Filters::Many(v)
+            }
+            (None, _) => Filters::Many(v),
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[SubFilter] {
+        match self {
+            Filters::One(f) => std::slice::from_ref(f),
+            Filters::Many(v) => v,
+        }
+    }
+
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [SubFilter] {
+        match self {
+            Filters::One(f) => std::slice::from_mut(f),
+            Filters::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, f: SubFilter) {
+        match self {
+            Filters::Many(v) => v.push(f),
+            Filters::One(_) => {
+                if let Filters::One(first) =
+                    std::mem::replace(self, Filters::Many(Vec::with_capacity(2)))
+                {
+                    if let Filters::Many(v) = self {
+                        v.push(first);
+                        v.push(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes of the list's block once the chain grew (0 while sub-filter 0 is inline).
+    fn list_bytes(&self) -> usize {
+        match self {
+            Filters::One(_) => 0,
+            Filters::Many(v) => size_class(v.capacity() * std::mem::size_of::<SubFilter>()),
+        }
+    }
+}
 
 fn count_filter() {
     crate::configs::census::FILTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -96,7 +155,7 @@ impl ScalableBloom {
         Ok(Self {
             error_rate,
             capacity,
-            filters: smallvec::smallvec![filter],
+            filters: Filters::One(filter),
         })
     }
 
@@ -114,7 +173,7 @@ impl ScalableBloom {
         Self {
             error_rate: DEFAULT_ERROR_RATE,
             capacity: DEFAULT_CAPACITY,
-            filters: smallvec::smallvec![filter],
+            filters: Filters::One(filter),
         }
     }
 
@@ -137,7 +196,7 @@ impl ScalableBloom {
 
     /// [`Self::add`] with a precomputed hash.
     pub fn add_hash(&mut self, h: &ItemHash) -> Result<bool, BloomError> {
-        let Some((last, older)) = self.filters.split_last_mut() else {
+        let Some((last, older)) = self.filters.as_mut_slice().split_last_mut() else {
             // Unreachable (never empty); growing creates sub-filter 0.
             self.grow()?;
             return self.add_hash(h);
@@ -157,7 +216,7 @@ impl ScalableBloom {
             return Ok(false);
         }
         self.grow()?;
-        if let Some(last) = self.filters.last_mut() {
+        if let Some(last) = self.filters.as_mut_slice().last_mut() {
             last.insert(h);
             last.count_item();
         }
@@ -166,10 +225,10 @@ impl ScalableBloom {
 
     /// Appends the next sub-filter, unless it would take the size over the limit.
     fn grow(&mut self) -> Result<(), BloomError> {
-        if self.filters.len() >= MAX_FILTERS {
+        if self.filters.as_slice().len() >= MAX_FILTERS {
             return Err(BloomError::SizeLimit);
         }
-        let i = u32::try_from(self.filters.len()).map_err(|_| BloomError::SizeLimit)?;
+        let i = u32::try_from(self.filters.as_slice().len()).map_err(|_| BloomError::SizeLimit)?;
         let shape = sizing::shape(self.error_rate, self.capacity, i)?;
         self.size()
             .checked_add(shape.bytes())
@@ -189,7 +248,7 @@ impl ScalableBloom {
     /// [`Self::exists`] with a precomputed hash.
     #[inline]
     pub fn exists_hash(&self, h: &ItemHash) -> bool {
-        self.filters.iter().rev().any(|f| f.contains(h))
+        self.filters.as_slice().iter().rev().any(|f| f.contains(h))
     }
 
     /// Add for each item, left to right; one result per item (an item that hit the size limit gets the
@@ -212,6 +271,7 @@ impl ScalableBloom {
     /// Items inserted: Σ items_i (TFBFCARD).
     pub fn card(&self) -> u64 {
         self.filters
+            .as_slice()
             .iter()
             .map(SubFilter::items)
             .fold(0u64, u64::saturating_add)
@@ -230,6 +290,7 @@ impl ScalableBloom {
     /// Total capacity Σ n_i.
     pub fn capacity(&self) -> u64 {
         self.filters
+            .as_slice()
             .iter()
             .map(SubFilter::capacity)
             .fold(0u64, u64::saturating_add)
@@ -238,6 +299,7 @@ impl ScalableBloom {
     /// Σ bytes_i (bit arrays only).
     pub fn size(&self) -> u64 {
         self.filters
+            .as_slice()
             .iter()
             .map(SubFilter::bytes)
             .fold(0u64, u64::saturating_add)
@@ -245,11 +307,11 @@ impl ScalableBloom {
 
     /// The sub-filters, oldest first (TFBFDEBUG).
     pub fn filters(&self) -> &[SubFilter] {
-        &self.filters
+        self.filters.as_slice()
     }
 
     pub(crate) fn filters_mut(&mut self) -> &mut [SubFilter] {
-        &mut self.filters
+        self.filters.as_mut_slice()
     }
 
     /// One TFBFINFO field.
@@ -257,7 +319,7 @@ impl ScalableBloom {
         match field {
             InfoField::Capacity => InfoValue::Integer(self.capacity()),
             InfoField::Size => InfoValue::Integer(self.size()),
-            InfoField::Filters => InfoValue::Integer(self.filters.len() as u64),
+            InfoField::Filters => InfoValue::Integer(self.filters.as_slice().len() as u64),
             InfoField::Items => InfoValue::Integer(self.card()),
             InfoField::Error => InfoValue::Rate(self.error_rate),
             InfoField::Expansion => InfoValue::Integer(u64::from(GROWTH)),
@@ -270,13 +332,10 @@ impl ScalableBloom {
     /// (Issue #15: the spec's deterministic 64 + Σ(64 + bytes_i) reported about half of what a big
     /// scaled filter added to `used_memory`.)
     pub fn mem_usage(&self) -> u64 {
-        let list = if self.filters.spilled() {
-            size_class(self.filters.capacity() * std::mem::size_of::<SubFilter>())
-        } else {
-            0
-        };
+        let list = self.filters.list_bytes();
         let bits = self
             .filters
+            .as_slice()
             .iter()
             .map(|f| f.bit_array().allocated())
             .fold(0usize, usize::saturating_add);
@@ -558,10 +617,12 @@ mod tests {
         assert!(f.exists(b"item:5"));
         assert!(f.exists(b"item:100"));
         assert!(!f.exists(b"nope"));
-        // value block (96) + spilled list of 2 sub-filters (144 -> 160) + bit arrays 144 -> 160, 312 -> 320
-        assert_eq!(std::mem::size_of::<ScalableBloom>(), 96);
-        assert_eq!(f.mem_usage(), 96 + 160 + 160 + 320);
-        assert_eq!(ScalableBloom::with_defaults().mem_usage(), 96 + 160);
+        // value block (80) + list of 2 sub-filters (128) + bit arrays 144 -> 160, 312 -> 320
+        assert_eq!(std::mem::size_of::<SubFilter>(), 64);
+        assert_eq!(std::mem::size_of::<ScalableBloom>(), 80);
+        assert_eq!(f.mem_usage(), 80 + 128 + 160 + 320);
+        // a default filter: its 144-byte bit array (160-byte block) and 80 bytes more
+        assert_eq!(ScalableBloom::with_defaults().mem_usage(), 80 + 160);
         assert_eq!(f.free_effort(), 1);
     }
 
@@ -611,7 +672,7 @@ mod tests {
         // Build without touching 240 MB of RAM per item: a filter whose sub-filter 0 is already full.
         let small = ScalableBloom::new(0.01, c);
         let mut f = small.unwrap();
-        f.filters[0].set_items_for_test(c);
+        f.filters.as_mut_slice()[0].set_items_for_test(c);
         // (no clone: that would copy 240 MB)
         let before = (f.card(), f.size(), f.filters().len(), f.capacity());
         assert_eq!(f.add(b"brand new"), Err(BloomError::SizeLimit));

@@ -6,6 +6,8 @@
 //! that start the walk (h1 mod m, h2 mod m) use a precomputed reciprocal (Lemire's fastmod, exact for all
 //! 64-bit numerators) instead of a division, and h2 mod m is only computed when the first probe hits.
 
+use std::num::NonZeroU32;
+
 use xxhash_rust::xxh64::xxh64;
 
 use crate::bits::BitArray;
@@ -90,14 +92,17 @@ impl Probes {
 /// first).
 #[derive(PartialEq)]
 pub struct SubFilter {
-    capacity: u64,
-    items: u64,
     error_rate: f64,
-    hashes: u32,
-    /// m − 1 (m is 2 ..= 2^32): with `hashes` in one word, so a filter's fixed part is 72 bytes.
-    bit_count_minus_1: u32,
     /// ceil(2^128 / m), as two words (a `u128` field would align the struct to 16 bytes).
     recip: [u64; 2],
+    /// n_i and items_i fit 32 bits: a sub-filter within the 2^32-bit size limit holds fewer than
+    /// 2^32 / 1.44 items at any error rate below 1/2.
+    capacity: u32,
+    items: u32,
+    /// k_i ≥ 1 (its niche lets a one-filter chain and a list share one word of `Filters`).
+    hashes: NonZeroU32,
+    /// m − 1 (m is 2 ..= 2^32). With the fields above the fixed part is 64 bytes.
+    bit_count_minus_1: u32,
     bits: BitArray,
 }
 
@@ -157,10 +162,10 @@ impl SubFilter {
         let recip = reciprocal(bit_count);
         census_add(bit_count, 1);
         Self {
-            capacity: shape.capacity,
-            items,
+            capacity: u32::try_from(shape.capacity).unwrap_or(u32::MAX),
+            items: u32::try_from(items).unwrap_or(u32::MAX),
             error_rate: shape.error_rate,
-            hashes: shape.hashes,
+            hashes: NonZeroU32::new(shape.hashes).unwrap_or(NonZeroU32::MIN),
             bit_count_minus_1: u32::try_from(bit_count - 1).unwrap_or(u32::MAX),
             recip: [recip as u64, (recip >> 64) as u64],
             bits,
@@ -169,12 +174,12 @@ impl SubFilter {
 
     /// n_i: the items it absorbs before the next sub-filter is appended.
     pub fn capacity(&self) -> u64 {
-        self.capacity
+        u64::from(self.capacity)
     }
 
     /// items_i: adds it absorbed (adds that returned 1 while it was the newest).
     pub fn items(&self) -> u64 {
-        self.items
+        u64::from(self.items)
     }
 
     /// p_i.
@@ -184,7 +189,7 @@ impl SubFilter {
 
     /// k_i: probes per item.
     pub fn hashes(&self) -> u32 {
-        self.hashes
+        self.hashes.get()
     }
 
     /// m_i: number of bits.
@@ -268,7 +273,7 @@ impl SubFilter {
             return false;
         }
         self.start_walk(&mut p);
-        for _ in 1..self.hashes {
+        for _ in 1..self.hashes.get() {
             p.advance();
             if self.bit(p.pos) == 0 {
                 return false;
@@ -284,7 +289,7 @@ impl SubFilter {
         let mut p = self.probes(h);
         self.start_walk(&mut p);
         let mut fresh = 0u8;
-        for j in 0..self.hashes {
+        for j in 0..self.hashes.get() {
             if j > 0 {
                 p.advance();
             }
@@ -295,7 +300,7 @@ impl SubFilter {
 
     #[cfg(test)]
     pub(crate) fn set_items_for_test(&mut self, items: u64) {
-        self.items = items;
+        self.items = u32::try_from(items).unwrap();
     }
 
     /// The probe positions by the incremental walk (test support).
@@ -304,7 +309,7 @@ impl SubFilter {
         let mut p = self.probes(h);
         self.start_walk(&mut p);
         let mut out = Vec::new();
-        for j in 0..self.hashes {
+        for j in 0..self.hashes.get() {
             if j > 0 {
                 p.advance();
             }
