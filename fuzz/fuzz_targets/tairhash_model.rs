@@ -3,7 +3,9 @@
 //! bounds, deletes, passive and active expiry, time advancing, reload / copy) against a model: a map
 //! name -> (value, version, absolute expiry, due time). After every step: every field read, TTL,
 //! counts, the earliest due time, the stored fields, and a full SCAN agree with the model.
-//! (A structure-aware port of `modules/tairhash/src/model_tests.rs`, with arbitrary names and values.)
+//! (A structure-aware port of `modules/tairhash/src/model_tests.rs`, with arbitrary names and values, and
+//! compact-encoding thresholds from the input, so the compact and big encodings and the conversion are
+//! all exercised.)
 #![no_main]
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -299,7 +301,16 @@ fn check(h: &TairHash, m: &Model, now: u64, probe: &[Vec<u8>]) {
     assert!(mem >= bytes, "mem_usage {mem} below the stored bytes {bytes}");
 }
 
-fuzz_target!(|ops: Vec<Op>| {
+fuzz_target!(|input: (u8, u8, Vec<Op>)| {
+    let (entries, value, ops) = input;
+    // Small compact-encoding thresholds (or the defaults), so values convert to the big encoding
+    // (and are reloaded into either) within short sequences.
+    let (e, v) = match entries {
+        200.. => (compact::DEFAULT_MAX_ENTRIES, compact::DEFAULT_MAX_VALUE),
+        _ => (usize::from(entries % 10), usize::from(value % 40)),
+    };
+    compact::Thresholds::set_max_entries(e);
+    compact::Thresholds::set_max_value(v);
     let (mut h, mut m) = (TairHash::new(), Model::default());
     let mut now = 1_000u64;
     let mut probe: Vec<Vec<u8>> = NAMES.iter().map(|n| n.to_vec()).collect();

@@ -2,7 +2,8 @@
 //! rank / score / lex range removals, pops, reload) against a model: a Vec of (score tuple, member)
 //! kept sorted by the §2.3 order (numeric dimensions left to right, -0 == 0, then member bytes).
 //! After every step: `check()` holds, iteration, ranks, scores, rank ranges with and without REV,
-//! rank-by-score, a full SCAN and random members agree with the model.
+//! rank-by-score, a full SCAN and random members agree with the model. The compact-encoding thresholds
+//! come from the input, so both encodings and the conversion are exercised.
 #![no_main]
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -11,6 +12,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use rand::{rngs::SmallRng, SeedableRng};
 use tair_common::rdb::{SliceSource, VecSink};
+use tairzset::encoding::{self, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_VALUE};
 use tairzset::{persist, AddCondition, AddOutcome, AddSummary, LexRange, ScoreRange, TairZset, ZsetError};
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -87,6 +89,9 @@ enum Op {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
+    /// Compact-encoding thresholds (200 and above: the defaults).
+    max_entries: u8,
+    max_value: u8,
     dims: u8,
     seed: u64,
     ops: Vec<Op>,
@@ -172,13 +177,13 @@ fn check(z: &TairZset, m: &Model, rng: &mut SmallRng) {
     z.check().expect("invariants");
     assert_eq!(z.len(), m.items.len());
     assert_eq!(z.dims(), m.dims);
-    let got: Vec<(Vec<u64>, Vec<u8>)> = z.iter().map(|(mb, s)| (bits(s), mb.to_vec())).collect();
+    let got: Vec<(Vec<u64>, Vec<u8>)> = z.iter().map(|(mb, s)| (bits(&s), mb.to_vec())).collect();
     let want: Vec<(Vec<u64>, Vec<u8>)> = m.items.iter().map(|(s, mb)| (bits(s), mb.clone())).collect();
     assert_eq!(got, want);
     for (rank, (s, mb)) in m.items.iter().enumerate() {
         assert_eq!(z.rank(mb), Some(rank));
         assert_eq!(z.rev_rank(mb), Some(m.items.len() - 1 - rank));
-        assert_eq!(z.score(mb).map(bits), Some(bits(s)));
+        assert_eq!(z.score(mb).map(|x| bits(&x)), Some(bits(s)));
         assert_eq!(z.get_by_rank(rank).map(|(x, _)| x.to_vec()), Some(mb.clone()));
         // Ranks by (a prefix of) this score.
         let below = m.items.iter().filter(|x| num_cmp(&x.0, &s[..1]) == Ordering::Less).count();
@@ -226,6 +231,12 @@ fn check(z: &TairZset, m: &Model, rng: &mut SmallRng) {
 }
 
 fuzz_target!(|input: Input| {
+    let (e, v) = match input.max_entries {
+        200.. => (DEFAULT_MAX_ENTRIES, DEFAULT_MAX_VALUE),
+        n => (usize::from(n % 10), usize::from(input.max_value % 40)),
+    };
+    encoding::set_max_entries(e as i64).unwrap();
+    encoding::set_max_value(v as i64).unwrap();
     let dims = usize::from(input.dims % 3) + 1;
     let mut z = TairZset::new(dims).unwrap();
     let mut m = Model { dims, items: Vec::new() };
