@@ -572,3 +572,30 @@ fn range_scores_print_like_exzscore() {
     let s: Vec<u8> = query(&mut c, &["EXZSCORE", "k", "m12"]);
     assert_eq!(s, b"1e+17");
 }
+
+/// Issue #13's bar: small sets cost at most 1.3x native ZADD's bytes per key (used_memory growth,
+/// key included), with one and three members; measured side by side in two databases of one server.
+#[test]
+fn small_sets_cost_what_native_ones_do() {
+    let server = Server::with_modules(&["tairzset"]);
+    let mut c = server.conn();
+    let n = 50_000;
+    let per_key = |c: &mut Connection, db: &str, cmd: &str, pairs: &str| {
+        let _: () = query(c, &["SELECT", db]);
+        let before = used_memory(c) as f64;
+        let script = format!(
+            "for i = 1, tonumber(ARGV[1]) do redis.call('{cmd}', 'key:' .. i, {pairs}) end"
+        );
+        let _: Value = query(c, &["EVAL", &script, "0", &n.to_string()]);
+        (used_memory(c) as f64 - before) / f64::from(n)
+    };
+    for (db, pairs) in [("1", "1, 'm'"), ("3", "1, 'a', 2, 'b', 3, 'c'")] {
+        let native = per_key(&mut c, db, "ZADD", pairs);
+        let module = per_key(&mut c, &format!("1{db}"), "EXZADD", pairs);
+        println!("{pairs}: ZADD {native:.1} B/key, EXZADD {module:.1} B/key");
+        assert!(
+            module <= native * 1.3,
+            "{pairs}: {module:.1} vs {native:.1} B/key"
+        );
+    }
+}
