@@ -200,7 +200,7 @@ pub fn format_dim(v: f64, out: &mut impl ByteSink) {
         return;
     }
     // Integral values below 1e17 have at most 17 digits: `%.17g` prints them exactly, as integers.
-    if v.fract() == 0.0 && v.abs() < 1e17 {
+    if v.abs() < 1e17 && (v as i64) as f64 == v {
         if v < 0.0 {
             out.put_byte(b'-');
         }
