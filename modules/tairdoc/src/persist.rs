@@ -59,8 +59,12 @@ impl ModuleValue for Doc {
     }
 
     fn mem_usage(&self) -> usize {
-        // the buffer; at least the compact text (spec §8), which the binary form can undercut
-        (std::mem::size_of::<Doc>() + self.buf.capacity()).max(self.text().len())
+        // the value block and the buffer as the allocator holds them (jemalloc's size classes round a
+        // 900 KB buffer up to 1 MiB); at least the compact text (spec §8), which the binary form can
+        // undercut
+        size_class(std::mem::size_of::<Doc>())
+            .saturating_add(size_class(self.buf.capacity()))
+            .max(self.text().len())
     }
 
     fn digest(&self, d: &mut Digest) {
@@ -76,6 +80,20 @@ impl ModuleValue for Doc {
         // one allocation whatever the node count: freeing it is O(1)
         1
     }
+}
+
+/// The block jemalloc hands out for `n` bytes (multiples of 16 up to 128, then four classes per
+/// doubling).
+fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return if n == 0 { 0 } else { 8 };
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let spacing = 1usize << (k - 2);
+    n.div_ceil(spacing).saturating_mul(spacing)
 }
 
 #[cfg(test)]
