@@ -86,6 +86,14 @@ pub fn parse_dim(s: &[u8]) -> Option<f64> {
         }
     };
     scan_digits(&mut i);
+    // A plain integer of at most 15 digits is exact in a double: no need for the general parser.
+    if i == body.len() && (1..=15).contains(&i) {
+        let n = body
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d.wrapping_sub(b'0')));
+        let v = n as f64;
+        return Some(if negative { -v } else { v });
+    }
     if body.get(i) == Some(&b'.') {
         i += 1;
         scan_digits(&mut i);

@@ -310,3 +310,32 @@ fn tuple_constructors() {
     assert_eq!(ScoreTuple::zeros(2).unwrap().as_slice(), &[0.0, 0.0]);
     assert!(ScoreTuple::zeros(0).is_none());
 }
+
+#[test]
+fn plain_integers_parse_as_the_general_parser_does() {
+    for s in [
+        "0",
+        "-0",
+        "+0",
+        "007",
+        "-007",
+        "1",
+        "239",
+        "-128",
+        "65535",
+        "1703000000",
+        "-1703000000",
+        "123456789012345",
+        "-999999999999999",
+        "1234567890123456",
+        "99999999999999999",
+        "+42",
+    ] {
+        let got = parse_dim(s.as_bytes()).unwrap();
+        let want: f64 = s.parse().unwrap();
+        assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+    }
+    for bad in ["", "-", "+", "1a", "--1", "1 ", " 1"] {
+        assert!(parse_dim(bad.as_bytes()).is_none(), "{bad:?}");
+    }
+}
