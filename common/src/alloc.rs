@@ -34,6 +34,22 @@ fn in_server() -> bool {
     unsafe { raw::RedisModule_Alloc }.is_some()
 }
 
+/// The size of the block jemalloc (the server's allocator) hands out for a request of `n` bytes: its
+/// size classes are 8, then steps of 16 up to 128, then four classes between each power of two. For
+/// `mem_usage` figures that match what `used_memory` sees.
+pub fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return if n == 0 { 0 } else { 8 };
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    // Four classes between 2^k and 2^(k+1): spacing 2^(k-2).
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let spacing = 1usize << (k - 2);
+    n.div_ceil(spacing).saturating_mul(spacing)
+}
+
 /// The server's allocator (jemalloc or libc malloc) aligns every block to 16 bytes at least, so
 /// realloc and calloc can go to it directly for layouts that need no more.
 const SERVER_ALIGN: usize = 16;
@@ -130,5 +146,33 @@ impl Zeroed for *mut u8 {
             unsafe { std::ptr::write_bytes(self, 0, len) };
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn jemalloc_size_classes() {
+        let want = [
+            (0, 0),
+            (1, 8),
+            (9, 16),
+            (17, 32),
+            (100, 112),
+            (128, 128),
+            (129, 160),
+            (144, 160),
+            (161, 192),
+            (256, 256),
+            (257, 320),
+            (312, 320),
+            (40_000, 40_960),
+            (65_536, 65_536),
+        ];
+        for (n, c) in want {
+            assert_eq!(size_class(n), c, "{n}");
+        }
     }
 }

@@ -9,6 +9,8 @@
 //! Byte `b` of the array is byte `b % 64 Ki` of page `b / 64 Ki`; bit `i` is bit `i % 8` of byte `i / 8`
 //! (spec §2.3). The serialised forms see the concatenation of the pages.
 
+use tair_common::alloc::size_class;
+
 /// log2 of the page size in bytes.
 const PAGE_SHIFT: u32 = 16;
 /// Bytes per page (every page but the last is full).
@@ -169,21 +171,6 @@ impl BitArray {
     }
 }
 
-/// The block jemalloc hands out for `n` bytes (its size classes: multiples of 16 up to 128, then four
-/// classes per doubling; pages of 64 KiB are exact).
-pub fn size_class(n: usize) -> usize {
-    if n <= 8 {
-        return if n == 0 { 0 } else { 8 };
-    }
-    if n <= 128 {
-        return n.div_ceil(16) * 16;
-    }
-    // Four classes between 2^k and 2^(k+1): spacing 2^(k-2).
-    let k = usize::BITS - 1 - (n - 1).leading_zeros();
-    let spacing = 1usize << (k - 2);
-    n.div_ceil(spacing).saturating_mul(spacing)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,25 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn size_classes() {
-        let want = [
-            (1, 8),
-            (9, 16),
-            (17, 32),
-            (100, 112),
-            (128, 128),
-            (129, 160),
-            (144, 160),
-            (161, 192),
-            (256, 256),
-            (257, 320),
-            (312, 320),
-            (40_000, 40_960),
-            (65_536, 65_536),
-        ];
-        for (n, c) in want {
-            assert_eq!(size_class(n), c, "{n}");
-        }
+    fn allocated_counts_size_classes() {
         assert_eq!(BitArray::zeroed(144).allocated(), 160);
         assert_eq!(
             BitArray::zeroed(PAGE_BYTES * 2 + 144).allocated(),

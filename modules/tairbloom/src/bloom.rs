@@ -1,6 +1,8 @@
 //! The scalable Bloom filter value (spec §2.4–2.5) and its introspection (§4.6–4.8).
 
-use crate::bits::{size_class, BitArray};
+use tair_common::alloc::size_class;
+
+use crate::bits::BitArray;
 use crate::sizing::{self, Shape, GROWTH, MAX_FILTERS, SIZE_LIMIT_BYTES, TIGHTENING};
 use crate::sub_filter::{ItemHash, SubFilter};
 

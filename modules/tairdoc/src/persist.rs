@@ -2,6 +2,7 @@
 //! the same text plus one NUL byte. AOF rewrite `EXJSONSET key $ <text>`, digest of the text,
 //! MEMORY USAGE from the buffer, COPY, free_effort 1 (the document is one allocation).
 
+use tair_common::alloc::size_class;
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
 use tair_common::value::{DataType, ModuleValue};
 
@@ -80,20 +81,6 @@ impl ModuleValue for Doc {
         // one allocation whatever the node count: freeing it is O(1)
         1
     }
-}
-
-/// The block jemalloc hands out for `n` bytes (multiples of 16 up to 128, then four classes per
-/// doubling).
-fn size_class(n: usize) -> usize {
-    if n <= 8 {
-        return if n == 0 { 0 } else { 8 };
-    }
-    if n <= 128 {
-        return n.div_ceil(16) * 16;
-    }
-    let k = usize::BITS - 1 - (n - 1).leading_zeros();
-    let spacing = 1usize << (k - 2);
-    n.div_ceil(spacing).saturating_mul(spacing)
 }
 
 #[cfg(test)]

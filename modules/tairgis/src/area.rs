@@ -9,25 +9,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use geo::Geometry;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{Envelope, RTree, RTreeObject, AABB};
+use tair_common::alloc::size_class;
 
 use crate::geom::{self, Shape};
 
 /// An R-tree entry: a member's bounding rectangle and its slot.
 pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
-/// The block jemalloc hands out for `n` bytes (multiples of 16 up to 128, then four classes per
-/// doubling).
-fn size_class(n: usize) -> usize {
-    if n <= 8 {
-        return if n == 0 { 0 } else { 8 };
-    }
-    if n <= 128 {
-        return n.div_ceil(16) * 16;
-    }
-    let k = usize::BITS - 1 - (n - 1).leading_zeros();
-    let spacing = 1usize << (k - 2);
-    n.div_ceil(spacing).saturating_mul(spacing)
-}
 
 /// One named geometry.
 #[derive(Debug, PartialEq)]
