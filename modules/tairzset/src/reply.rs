@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 use tair_common::args::eq_ic;
 use tair_common::error::CmdError;
 use tair_common::ffi::raw::REDISMODULE_CTX_FLAGS_RESP3 as RESP3;
-use tair_common::{Ctx, ExactArray, WriteKey};
+use tair_common::{Ctx, WriteKey};
 
 use crate::error::ZsetError;
 use crate::score::format_score;
@@ -82,24 +82,32 @@ impl ScoreText {
 /// yield fewer items, nulls keep the reply well-formed.
 pub fn reply_span(ctx: &Ctx, z: &TairZset, span: Span, withscores: bool) {
     let n = span.len();
-    if !withscores {
-        let mut exact = ExactArray::new(ctx, n);
-        for (member, _) in z.iter_span(span).take(n) {
-            exact.bulk(member);
-        }
-        return;
-    }
-    ctx.reply_array(n * 2);
-    let mut text = ScoreText::for_client(ctx);
     let mut sent = 0;
-    for (member, score) in z.iter_span(span).take(n) {
-        ctx.reply_bulk(member);
-        text.reply(ctx, &score);
-        sent += 1;
-    }
-    for _ in sent..n {
-        ctx.reply_null();
-        ctx.reply_null();
+    if withscores {
+        ctx.reply_array(n * 2);
+        let mut text = ScoreText::for_client(ctx);
+        z.for_each_in_span(span, |member, score| {
+            if sent < n {
+                ctx.reply_bulk(member);
+                text.reply(ctx, score);
+                sent += 1;
+            }
+        });
+        for _ in sent..n {
+            ctx.reply_null();
+            ctx.reply_null();
+        }
+    } else {
+        ctx.reply_array(n);
+        z.for_each_in_span(span, |member, _| {
+            if sent < n {
+                ctx.reply_bulk(member);
+                sent += 1;
+            }
+        });
+        for _ in sent..n {
+            ctx.reply_null();
+        }
     }
 }
 

@@ -587,6 +587,24 @@ impl TairZset {
         })
     }
 
+    /// Calls `f` with each member and score of a span, in its direction: the reply path's loop (one
+    /// match on the encoding, scores borrowed in place from the big one).
+    #[inline]
+    pub fn for_each_in_span(&self, span: Span, mut f: impl FnMut(&[u8], &[f64])) {
+        match self.view() {
+            View::Compact(c) => {
+                for (m, s) in c.iter_range(span.start, span.end, span.reverse) {
+                    f(m, &s);
+                }
+            }
+            View::Big(b) => {
+                for (m, s) in b.iter_span(span) {
+                    f(m, s);
+                }
+            }
+        }
+    }
+
     /// All members in ascending order: the stable order for RDB, AOF rewrite and digests
     /// (`iter_span(Span { start: 0, end: len, reverse: true })` gives the RDB v0 descending order).
     pub fn iter(&self) -> Entries<'_> {
