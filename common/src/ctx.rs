@@ -873,4 +873,5 @@ pub mod flag {
     pub const MULTI: u32 = raw::REDISMODULE_CTX_FLAGS_MULTI;
     pub const LUA: u32 = raw::REDISMODULE_CTX_FLAGS_LUA;
     pub const DENY_BLOCKING: u32 = raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING;
+    pub const RESP3: u32 = raw::REDISMODULE_CTX_FLAGS_RESP3;
 }

@@ -3,8 +3,8 @@
 
 use smallvec::SmallVec;
 use tair_common::args::eq_ic;
+use tair_common::ctx::flag::RESP3;
 use tair_common::error::CmdError;
-use tair_common::ffi::raw::REDISMODULE_CTX_FLAGS_RESP3 as RESP3;
 use tair_common::{Ctx, WriteKey};
 
 use crate::error::ZsetError;
