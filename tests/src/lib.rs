@@ -38,6 +38,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod aof;
+pub mod citizen;
 pub mod client;
 pub mod clock_shift;
 pub mod cluster;

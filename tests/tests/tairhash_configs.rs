@@ -6,13 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::fs;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::Value;
+use tair_tests::citizen::check_rewrite;
 use tair_tests::redis::Connection;
 use tair_tests::*;
 
@@ -297,80 +294,8 @@ fn check_doc(name: &str, doc: &Value, text: &str) {
 
 // ---- CONFIG REWRITE + restart ---------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(conf: &Path) -> Child {
-    Command::new("valkey-server")
-        .arg(conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn connect(port: u16) -> Connection {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) {
-            if let Ok(mut c) = client.get_connection() {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return c;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "server on {port} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn stop(mut child: Child, c: &mut Connection) {
-    let _ = cmd(c, &["SHUTDOWN", "NOSAVE"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn configs_survive_rewrite_and_restart() {
-    let dir = std::env::temp_dir().join(format!("tairhash-configs-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let conf = dir.join("valkey.conf");
-    fs::write(
-        &conf,
-        format!(
-            "port {port}\nbind 127.0.0.1\ndir {}\nsave \"\"\nappendonly no\nloadmodule {}\n",
-            dir.display(),
-            module_path("tairhash").display()
-        ),
-    )
-    .unwrap();
-    let child = spawn(&conf);
-    let mut c = connect(port);
-    for (name, _, other, _) in CONFIGS {
-        let _: () = query(
-            &mut c,
-            &["CONFIG", "SET", &format!("tairhash.{name}"), other],
-        );
-    }
-    let _: () = query(&mut c, &["CONFIG", "REWRITE"]);
-    stop(child, &mut c);
-    let text = fs::read_to_string(&conf).unwrap();
-    assert!(text.contains("tairhash.active-expire-period 250"), "{text}");
-    let child = spawn(&conf);
-    let mut c = connect(port);
-    for (name, _, other, _) in CONFIGS {
-        assert_eq!(get(&mut c, name), other, "{name} after restart");
-    }
-    stop(child, &mut c);
-    let _ = fs::remove_dir_all(&dir);
+    let values: Vec<(&str, &str)> = CONFIGS.iter().map(|(n, _, o, _)| (*n, *o)).collect();
+    check_rewrite("tairhash", &values);
 }
