@@ -374,6 +374,24 @@ pub struct CommandDoc {
     pub args: &'static [ArgDoc],
 }
 
+impl CommandDoc {
+    /// The docs of a command that every module has had since its first release (1.0.0).
+    pub const fn new(
+        command: &'static str,
+        summary: &'static str,
+        complexity: &'static str,
+        args: &'static [ArgDoc],
+    ) -> CommandDoc {
+        CommandDoc {
+            command,
+            summary,
+            complexity,
+            since: "1.0.0",
+            args,
+        }
+    }
+}
+
 /// One argument in COMMAND DOCS.
 pub struct ArgDoc {
     pub name: &'static str,

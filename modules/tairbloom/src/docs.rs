@@ -9,23 +9,8 @@ const ITEM: ArgDoc = ArgDoc::arg("item", ArgKind::String);
 const ITEMS: ArgDoc = ArgDoc::many("item", ArgKind::String);
 const ITERATOR: ArgDoc = ArgDoc::arg("iterator", ArgKind::Integer);
 
-const fn doc(
-    command: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static [ArgDoc],
-) -> CommandDoc {
-    CommandDoc {
-        command,
-        summary,
-        complexity,
-        since: "1.0.0",
-        args,
-    }
-}
-
 pub static DOCS: [CommandDoc; 11] = [
-    doc(
+    CommandDoc::new(
         "tfbfreserve",
         "Creates an empty scalable Bloom filter with an error rate and an initial capacity",
         "O(m_0) for the first sub-filter's bytes",
@@ -35,19 +20,19 @@ pub static DOCS: [CommandDoc; 11] = [
             ArgDoc::opt("capacity", ArgKind::Integer, None),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfadd",
         "Adds an item (creates the filter with the default error rate and capacity)",
         "O(F*k) for F sub-filters of k probes",
         &[KEY, ITEM],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfmadd",
         "Adds items (creates the filter with the defaults)",
         "O(M*F*k) for M items",
         &[KEY, ITEMS],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfinsert",
         "Adds items, with the error rate and capacity of a filter it creates, or none with NOCREATE",
         "O(M*F*k) for M items",
@@ -65,19 +50,19 @@ pub static DOCS: [CommandDoc; 11] = [
             },
         ],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfexists",
         "Tests whether an item may have been added (no false negatives)",
         "O(F*k)",
         &[KEY, ITEM],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfmexists",
         "Tests items; one 0 or 1 per item",
         "O(M*F*k) for M items",
         &[KEY, ITEMS],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfinfo",
         "Returns the filter's parameters: capacity, size, filters, items, error rate, expansion, tightening",
         "O(F)",
@@ -86,25 +71,25 @@ pub static DOCS: [CommandDoc; 11] = [
             ArgDoc::opt("field", ArgKind::String, None),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfcard",
         "Returns the number of items added",
         "O(F)",
         &[KEY],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfdebug",
         "Returns each sub-filter's capacity, items, error rate, hashes and bits",
         "O(F)",
         &[KEY],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfscandump",
         "Dumps the filter in chunks: the header at iterator 0, then bit chunks until iterator 0 again",
         "O(chunk)",
         &[KEY, ITERATOR],
     ),
-    doc(
+    CommandDoc::new(
         "tfbfloadchunk",
         "Restores a filter from the chunks TFBFSCANDUMP returned",
         "O(chunk)",

@@ -57,47 +57,17 @@ static COMMANDS: [CommandDef; 12] = [
     cmd!("giswithin", commands::giswithin, "readonly", 3, TWO_KEYS),
 ];
 
-const fn arg(name: &'static str, kind: ArgKind) -> ArgDoc {
-    ArgDoc {
-        name,
-        kind,
-        token: None,
-        optional: false,
-        multiple: false,
-    }
-}
-
-const fn opt(name: &'static str, kind: ArgKind, token: Option<&'static str>) -> ArgDoc {
-    ArgDoc {
-        name,
-        kind,
-        token,
-        optional: true,
-        multiple: false,
-    }
-}
-
-const fn many(name: &'static str, kind: ArgKind) -> ArgDoc {
-    ArgDoc {
-        name,
-        kind,
-        token: None,
-        optional: false,
-        multiple: true,
-    }
-}
-
-const AREA: ArgDoc = arg("area", ArgKind::Key);
-const GEOM: ArgDoc = arg("geometry", ArgKind::String);
+const AREA: ArgDoc = ArgDoc::arg("area", ArgKind::Key);
+const GEOM: ArgDoc = ArgDoc::arg("geometry", ArgKind::String);
 // The query options of GIS.CONTAINS / WITHIN / INTERSECTS / SEARCH.
-const WITHVALUE: ArgDoc = opt("withvalue", ArgKind::PureToken, Some("WITHVALUE"));
-const WITHOUTVALUE: ArgDoc = opt("withoutvalue", ArgKind::PureToken, Some("WITHOUTVALUE"));
-const WITHOUTWKT: ArgDoc = opt("withoutwkt", ArgKind::PureToken, Some("WITHOUTWKT"));
-const WITHDIST: ArgDoc = opt("withdist", ArgKind::PureToken, Some("WITHDIST"));
-const ASC: ArgDoc = opt("asc", ArgKind::PureToken, Some("ASC"));
-const DESC: ArgDoc = opt("desc", ArgKind::PureToken, Some("DESC"));
-const COUNT: ArgDoc = opt("count", ArgKind::Integer, Some("COUNT"));
-const LIMIT: ArgDoc = opt("limit", ArgKind::Integer, Some("LIMIT"));
+const WITHVALUE: ArgDoc = ArgDoc::opt("withvalue", ArgKind::PureToken, Some("WITHVALUE"));
+const WITHOUTVALUE: ArgDoc = ArgDoc::opt("withoutvalue", ArgKind::PureToken, Some("WITHOUTVALUE"));
+const WITHOUTWKT: ArgDoc = ArgDoc::opt("withoutwkt", ArgKind::PureToken, Some("WITHOUTWKT"));
+const WITHDIST: ArgDoc = ArgDoc::opt("withdist", ArgKind::PureToken, Some("WITHDIST"));
+const ASC: ArgDoc = ArgDoc::opt("asc", ArgKind::PureToken, Some("ASC"));
+const DESC: ArgDoc = ArgDoc::opt("desc", ArgKind::PureToken, Some("DESC"));
+const COUNT: ArgDoc = ArgDoc::opt("count", ArgKind::Integer, Some("COUNT"));
+const LIMIT: ArgDoc = ArgDoc::opt("limit", ArgKind::Integer, Some("LIMIT"));
 const PRED_ARGS: [ArgDoc; 10] = [
     AREA,
     GEOM,
@@ -118,14 +88,14 @@ static DOCS: [CommandDoc; 12] = [
         summary: "Adds or replaces named geometries (WKT or GeoJSON)",
         complexity: "O(M*(log(N) + G)) for M pairs of G positions",
         since: "1.0.0",
-        args: &[AREA, many("name geometry", ArgKind::String)],
+        args: &[AREA, ArgDoc::many("name geometry", ArgKind::String)],
     },
     CommandDoc {
         command: "gis.get",
         summary: "Returns a member's canonical WKT",
         complexity: "O(log(N) + G)",
         since: "1.0.0",
-        args: &[AREA, arg("name", ArgKind::String)],
+        args: &[AREA, ArgDoc::arg("name", ArgKind::String)],
     },
     CommandDoc {
         command: "gis.getall",
@@ -139,7 +109,7 @@ static DOCS: [CommandDoc; 12] = [
         summary: "Deletes a member",
         complexity: "O(log(N))",
         since: "1.0.0",
-        args: &[AREA, arg("name", ArgKind::String)],
+        args: &[AREA, ArgDoc::arg("name", ArgKind::String)],
     },
     CommandDoc {
         command: "gis.contains",
@@ -169,9 +139,9 @@ static DOCS: [CommandDoc; 12] = [
         since: "1.0.0",
         args: &[
             AREA,
-            opt("radius", ArgKind::Double, Some("RADIUS")),
-            opt("member", ArgKind::String, Some("MEMBER")),
-            opt("geom", ArgKind::String, Some("GEOM")),
+            ArgDoc::opt("radius", ArgKind::Double, Some("RADIUS")),
+            ArgDoc::opt("member", ArgKind::String, Some("MEMBER")),
+            ArgDoc::opt("geom", ArgKind::String, Some("GEOM")),
             WITHVALUE,
             WITHOUTVALUE,
             WITHOUTWKT,
@@ -187,21 +157,24 @@ static DOCS: [CommandDoc; 12] = [
         summary: "Adds GeoJSON Features (named by properties.id / properties.name / id)",
         complexity: "O(M*(log(N) + G))",
         since: "1.0.0",
-        args: &[arg("key", ArgKind::Key), many("feature", ArgKind::String)],
+        args: &[
+            ArgDoc::arg("key", ArgKind::Key),
+            ArgDoc::many("feature", ArgKind::String),
+        ],
     },
     CommandDoc {
         command: "giscontains",
         summary: "Names of the members covering the geometry",
         complexity: LOG_K,
         since: "1.0.0",
-        args: &[arg("key", ArgKind::Key), GEOM],
+        args: &[ArgDoc::arg("key", ArgKind::Key), GEOM],
     },
     CommandDoc {
         command: "gisintersects",
         summary: "Names of the members sharing a point with the geometry",
         complexity: LOG_K,
         since: "1.0.0",
-        args: &[arg("key", ArgKind::Key), GEOM],
+        args: &[ArgDoc::arg("key", ArgKind::Key), GEOM],
     },
     CommandDoc {
         command: "giswithin",
@@ -209,8 +182,8 @@ static DOCS: [CommandDoc; 12] = [
         complexity: "O(P*(log(Z) + C))",
         since: "1.0.0",
         args: &[
-            arg("zoneskey", ArgKind::Key),
-            arg("pointskey", ArgKind::Key),
+            ArgDoc::arg("zoneskey", ArgKind::Key),
+            ArgDoc::arg("pointskey", ArgKind::Key),
         ],
     },
 ];

@@ -10,21 +10,6 @@ const ABS: ArgDoc = ArgDoc::opt("absolute-version", ArgKind::Integer, Some("ABS"
 const VERSION: ArgDoc = ArgDoc::arg("version", ArgKind::Integer);
 const WITHVERSION: ArgDoc = ArgDoc::flag("withversion", "WITHVERSION");
 
-const fn doc(
-    command: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static [ArgDoc],
-) -> CommandDoc {
-    CommandDoc {
-        command,
-        summary,
-        complexity,
-        since: "1.0.0",
-        args,
-    }
-}
-
 /// EX / PX / EXAT / PXAT (the one that is required, as EXGAE takes it).
 const fn required(a: ArgDoc) -> ArgDoc {
     ArgDoc {
@@ -34,7 +19,7 @@ const fn required(a: ArgDoc) -> ArgDoc {
 }
 
 pub static DOCS: [CommandDoc; 12] = [
-    doc(
+    CommandDoc::new(
         "exset",
         "Sets the value (with its version, flags and TTL); replies OK or the new version",
         "O(1) + O(L) to copy the value",
@@ -54,14 +39,14 @@ pub static DOCS: [CommandDoc; 12] = [
             WITHVERSION,
         ],
     ),
-    doc(
+    CommandDoc::new(
         "exget",
         "Returns the value and its version (and flags)",
         "O(1)",
         &[KEY, ArgDoc::flag("withflags", "WITHFLAGS")],
     ),
-    doc("exsetver", "Sets the version only", "O(1)", &[KEY, VERSION]),
-    doc(
+    CommandDoc::new("exsetver", "Sets the version only", "O(1)", &[KEY, VERSION]),
+    CommandDoc::new(
         "exincrby",
         "Adds an integer to the value, within optional bounds; replies the result",
         "O(1)",
@@ -84,7 +69,7 @@ pub static DOCS: [CommandDoc; 12] = [
             WITHVERSION,
         ],
     ),
-    doc(
+    CommandDoc::new(
         "exincrbyfloat",
         "Adds a float to the value, within optional bounds; replies the result",
         "O(1)",
@@ -104,7 +89,7 @@ pub static DOCS: [CommandDoc; 12] = [
             ArgDoc::opt("max", ArgKind::Double, Some("MAX")),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "excas",
         "Sets a new value if the version matches; replies the result, the value and the version",
         "O(1) + O(L) to copy the value",
@@ -119,25 +104,25 @@ pub static DOCS: [CommandDoc; 12] = [
             KEEPTTL,
         ],
     ),
-    doc(
+    CommandDoc::new(
         "excad",
         "Deletes the key if the version matches",
         "O(1)",
         &[KEY, VERSION],
     ),
-    doc(
+    CommandDoc::new(
         "exappend",
         "Appends to the value; replies the new version",
         "O(M) amortised for M appended bytes",
         &[KEY, VALUE, NX, XX, VER, ABS],
     ),
-    doc(
+    CommandDoc::new(
         "exprepend",
         "Prepends to the value; replies the new version",
         "O(L) for the resulting length L",
         &[KEY, VALUE, NX, XX, VER, ABS],
     ),
-    doc(
+    CommandDoc::new(
         "exgae",
         "Returns value, version and flags and sets the TTL",
         "O(1)",
@@ -149,7 +134,7 @@ pub static DOCS: [CommandDoc; 12] = [
             required(PXAT),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "cas",
         "Native string: sets a new value if the current one matches",
         "O(L) to compare",
@@ -164,7 +149,7 @@ pub static DOCS: [CommandDoc; 12] = [
             KEEPTTL,
         ],
     ),
-    doc(
+    CommandDoc::new(
         "cad",
         "Native string: deletes the key if its value matches",
         "O(L) to compare",

@@ -4,8 +4,6 @@
 use tair_common::module::arg_docs::{COUNT, KEY, MATCH, NX, XX};
 use tair_common::module::{ArgDoc, ArgKind, CommandDoc};
 
-const SINCE: &str = "1.0.0";
-
 const MEMBER: ArgDoc = ArgDoc::arg("member", ArgKind::String);
 const MEMBERS: ArgDoc = ArgDoc::many("member", ArgKind::String);
 const SCORE: ArgDoc = ArgDoc::arg("score", ArgKind::String);
@@ -36,23 +34,8 @@ const BLOCKING_POP: [ArgDoc; 2] = [KEYS, TIMEOUT];
 
 const RANGE_COST: &str = "O(log(N)+M) with N members and M returned";
 
-const fn doc(
-    command: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static [ArgDoc],
-) -> CommandDoc {
-    CommandDoc {
-        command,
-        summary,
-        complexity,
-        since: SINCE,
-        args,
-    }
-}
-
 pub static DOCS: [CommandDoc; 34] = [
-    doc(
+    CommandDoc::new(
         "exzadd",
         "Adds members with multi-dimensional scores (s1#s2#...), or updates their scores",
         "O(M*log(N)) for M pairs",
@@ -65,122 +48,122 @@ pub static DOCS: [CommandDoc; 34] = [
             ArgDoc::many("score member", ArgKind::String),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "exzincrby",
         "Adds an increment tuple to a member's score",
         "O(log(N))",
         &[KEY, ArgDoc::arg("increment", ArgKind::String), MEMBER],
     ),
-    doc(
+    CommandDoc::new(
         "exzscore",
         "Returns a member's score",
         "O(1)",
         &[KEY, MEMBER],
     ),
-    doc(
+    CommandDoc::new(
         "exzmscore",
         "Returns the scores of several members",
         "O(M) for M members",
         &[KEY, MEMBERS],
     ),
-    doc(
+    CommandDoc::new(
         "exzrange",
         "Returns members by ascending rank",
         RANGE_COST,
         &RANGE,
     ),
-    doc(
+    CommandDoc::new(
         "exzrevrange",
         "Returns members by descending rank",
         RANGE_COST,
         &RANGE,
     ),
-    doc(
+    CommandDoc::new(
         "exzrangebyscore",
         "Returns members within score bounds (a bound may give a prefix of the dimensions)",
         RANGE_COST,
         &BY_SCORE,
     ),
-    doc(
+    CommandDoc::new(
         "exzrevrangebyscore",
         "Returns members within score bounds, highest first",
         RANGE_COST,
         &REV_BY_SCORE,
     ),
-    doc(
+    CommandDoc::new(
         "exzrangebylex",
         "Returns members within lexicographic bounds",
         RANGE_COST,
         &BY_LEX,
     ),
-    doc(
+    CommandDoc::new(
         "exzrevrangebylex",
         "Returns members within lexicographic bounds, highest first",
         RANGE_COST,
         &REV_BY_LEX,
     ),
-    doc(
+    CommandDoc::new(
         "exzrem",
         "Removes members",
         "O(M*log(N)) for M members",
         &[KEY, MEMBERS],
     ),
-    doc(
+    CommandDoc::new(
         "exzremrangebyscore",
         "Removes the members within score bounds",
         "O(log(N)+M) with M removed",
         &[KEY, MIN, MAX],
     ),
-    doc(
+    CommandDoc::new(
         "exzremrangebyrank",
         "Removes the members within a rank range",
         "O(log(N)+M) with M removed",
         &[KEY, START, STOP],
     ),
-    doc(
+    CommandDoc::new(
         "exzremrangebylex",
         "Removes the members within lexicographic bounds",
         "O(log(N)+M) with M removed",
         &[KEY, MIN, MAX],
     ),
-    doc("exzcard", "Returns the number of members", "O(1)", &[KEY]),
-    doc(
+    CommandDoc::new("exzcard", "Returns the number of members", "O(1)", &[KEY]),
+    CommandDoc::new(
         "exzrank",
         "Returns a member's ascending rank (and score)",
         "O(log(N))",
         &RANK,
     ),
-    doc(
+    CommandDoc::new(
         "exzrevrank",
         "Returns a member's descending rank (and score)",
         "O(log(N))",
         &RANK,
     ),
-    doc(
+    CommandDoc::new(
         "exzrankbyscore",
         "Returns how many members have a score below the given one",
         "O(log(N))",
         &[KEY, SCORE],
     ),
-    doc(
+    CommandDoc::new(
         "exzrevrankbyscore",
         "Returns how many members have a score at or above the given one",
         "O(log(N))",
         &[KEY, SCORE],
     ),
-    doc(
+    CommandDoc::new(
         "exzcount",
         "Counts the members within score bounds",
         "O(log(N))",
         &[KEY, MIN, MAX],
     ),
-    doc(
+    CommandDoc::new(
         "exzlexcount",
         "Counts the members within lexicographic bounds",
         "O(log(N))",
         &[KEY, MIN, MAX],
     ),
-    doc(
+    CommandDoc::new(
         "exzrandmember",
         "Returns random members (distinct with a positive count, repeats allowed with a negative one)",
         "O(M*log(N)) for M returned",
@@ -190,49 +173,49 @@ pub static DOCS: [CommandDoc; 34] = [
             WITHSCORES,
         ],
     ),
-    doc(
+    CommandDoc::new(
         "exzscan",
         "Iterates over members and scores",
         "O(1) per call, O(N) for a full iteration",
         &[KEY, ArgDoc::arg("cursor", ArgKind::Integer), MATCH, COUNT],
     ),
-    doc(
+    CommandDoc::new(
         "exzunionstore",
         "Stores the union of sets, with weights and aggregation",
         "O(N)+O(M*log(M)) with N input members and M in the result",
         &STORE_AGG,
     ),
-    doc(
+    CommandDoc::new(
         "exzinterstore",
         "Stores the intersection of sets, with weights and aggregation",
         "O(N*K)+O(M*log(M)) with N the smallest input, K inputs, M in the result",
         &STORE_AGG,
     ),
-    doc(
+    CommandDoc::new(
         "exzdiffstore",
         "Stores the members of the first set absent from the others",
         "O(L+(N-K)*log(N)) with L input members",
         &[DEST, NUMKEYS, KEYS],
     ),
-    doc(
+    CommandDoc::new(
         "exzunion",
         "Returns the union of sets, with weights and aggregation",
         "O(N)+O(M*log(M)) with N input members and M in the result",
         &AGG,
     ),
-    doc(
+    CommandDoc::new(
         "exzinter",
         "Returns the intersection of sets, with weights and aggregation",
         "O(N*K)+O(M*log(M)) with N the smallest input, K inputs, M in the result",
         &AGG,
     ),
-    doc(
+    CommandDoc::new(
         "exzdiff",
         "Returns the members of the first set absent from the others",
         "O(L+(N-K)*log(N)) with L input members",
         &[NUMKEYS, KEYS, WITHSCORES],
     ),
-    doc(
+    CommandDoc::new(
         "exzintercard",
         "Returns the size of the intersection of sets (stopping at LIMIT)",
         "O(N*K) with N the smallest input and K inputs",
@@ -242,25 +225,25 @@ pub static DOCS: [CommandDoc; 34] = [
             ArgDoc::opt("limit", ArgKind::Integer, Some("LIMIT")),
         ],
     ),
-    doc(
+    CommandDoc::new(
         "exzpopmin",
         "Removes and returns the members with the lowest scores",
         "O(M*log(N)) for M popped",
         &POP,
     ),
-    doc(
+    CommandDoc::new(
         "exzpopmax",
         "Removes and returns the members with the highest scores",
         "O(M*log(N)) for M popped",
         &POP,
     ),
-    doc(
+    CommandDoc::new(
         "exbzpopmin",
         "Removes and returns the lowest member of the first non-empty set, blocking until one exists",
         "O(log(N))",
         &BLOCKING_POP,
     ),
-    doc(
+    CommandDoc::new(
         "exbzpopmax",
         "Removes and returns the highest member of the first non-empty set, blocking until one exists",
         "O(log(N))",
