@@ -632,9 +632,14 @@ impl Compact {
         let (start, end) = old.span;
         let value_len = value.map_or(old.value.len(), <[u8]>::len);
         let header_len = entry_len(name, &[], version, expiry) - name.len();
-        if header_len + name.len() + value_len == end - start {
-            // Same size, so the same field lengths and offsets: rewrite the entry's head (and the
-            // value, if given) in place, without an allocation.
+        let old_header_len = (end - start)
+            .saturating_sub(old.name.len())
+            .saturating_sub(old.value.len());
+        if header_len == old_header_len && value_len == old.value.len() {
+            // The same head size and value length, so the name and the value stay where they are:
+            // rewrite the entry's head (and the value, if given) in place, without an allocation.
+            // (Only the same total size is not enough: a head that loses its expiry and a value 8
+            // bytes longer would leave the name at its old offset.)
             let mut head = [0u8; 48];
             let mut w = SliceWriter {
                 buf: &mut head,
@@ -819,5 +824,34 @@ mod tests {
         }
         assert_eq!(c.len(), 200);
         assert_eq!(c.get(&199u32.to_le_bytes()).unwrap().value, b"v");
+    }
+
+    /// Found by the fuzzer (tairhash_model): an entry of the same total size but another head size
+    /// (an expiry gone, a value 8 bytes longer) was rewritten in place and left its name at the old
+    /// offset, so the field read as absent while the count still held it.
+    #[test]
+    fn same_size_rewrite_with_another_head_moves_the_name() {
+        let far = Expiry {
+            at: i64::MAX as u64,
+            due: i64::MAX as u64,
+        };
+        let mut c = Compact::default();
+        c.write(b"a", Some(b"x"), 1, Some(far));
+        c.write(b"a", Some(b"892679477"), 2, None);
+        let g = c.get(b"a").expect("the field is still there");
+        assert_eq!((g.value, g.version, g.expiry), (&b"892679477"[..], 2, None));
+        assert_eq!(c.len(), 1);
+        // And back: an expiry comes, the value shrinks by as much.
+        c.write(b"a", Some(b"y"), 3, Some(far));
+        let g = c.get(b"a").expect("the field is still there");
+        assert_eq!((g.value, g.version, g.expiry), (&b"y"[..], 3, Some(far)));
+        // A written-already-expired field (due before at) after a plain one of the same size.
+        let mut c = Compact::default();
+        c.write(b"a", Some(b"25149146641989977"), 1, None);
+        c.write(b"a", Some(b"\x0b"), 2, Some(Expiry { at: 1, due: 0 }));
+        let g = c.get(b"a").expect("the field is still there");
+        assert_eq!(g.expiry, Some(Expiry { at: 1, due: 0 }));
+        assert!(c.may_expire());
+        assert_eq!(c.count_due(1), 1);
     }
 }

@@ -206,7 +206,11 @@ impl ExString {
 
     pub fn set_version(&mut self, version: u64) {
         match &mut self.0 {
-            Repr::Heap(h) => h.version = version,
+            // A smaller version may let a heap value fit inline again (the form stays canonical).
+            Repr::Heap(h) => match inline(&h.value, version, h.flags) {
+                Some(buf) => self.0 = Repr::Inline(buf),
+                None => h.version = version,
+            },
             Repr::Inline(_) => self.reencode(self.value_inline_copy(), version, self.flags()),
         }
     }
@@ -336,6 +340,13 @@ mod tests {
                         (t.value(), t.version(), t.flags()),
                         (&value[..], ver ^ 0x55, f)
                     );
+                    // Canonical after set_version too: inline whenever it fits (found by the
+                    // fuzzer: a heap value given a small version stayed on the heap).
+                    let mut v = s.clone();
+                    v.set_version(1);
+                    let fits1 = 1 + len + 1 + varint_len(u64::from(f)) <= INLINE;
+                    assert_eq!(matches!(v.0, Repr::Inline(_)), fits1, "{len} {ver} {f}");
+                    assert_eq!((v.value(), v.version(), v.flags()), (&value[..], 1, f));
                     let mut u = ExString::new(b"x", 1, 0);
                     u.set(&value, ver, f);
                     assert_eq!(u, s);
