@@ -1,7 +1,7 @@
 # Many small keys (sourced by bench/run.sh with pair/rps/cli): bytes per key of 1,000,000 keys of each
 # small case beside the native type in the same server (used_memory growth, the key itself included),
 # then throughput on random keys of those sizes (keys filled first, so reads hit and writes overwrite).
-# SMALL_KEYS overrides the 1,000,000.
+# SMALL_KEYS overrides the 1,000,000; SMALL_THROUGHPUT=0 gives the memory rows only.
 cli CONFIG SET lazyfree-lazy-user-del no
 cli FLUSHALL SYNC
 SK=${SMALL_KEYS:-1000000}
@@ -47,7 +47,8 @@ printf '| small-mem | a default filter'"'"'s bit array (TFBF.INFO / MEMORY USAGE
   "$(valkey-cli -p "$PORT" TFBFINFO bloom:probe 2>/dev/null | awk 'p {print; exit} /^Size$/ {p=1}')" \
   "$(valkey-cli -p "$PORT" MEMORY USAGE bloom:probe SAMPLES 0)"
 cli DEL bloom:probe
-# Throughput on random small keys: R keys of each case, filled first.
+# Throughput on random small keys: R keys of each case, filled first (SMALL_THROUGHPUT=0 skips it).
+if [ "${SMALL_THROUGHPUT:-1}" = 1 ]; then
 RS=${SMALL_R:-100000}
 kfill hs: "$RS" "redis.call('HSET', k, 'f1', 'value01', 'f2', 'value02', 'f3', 'value03')"
 kfill he: "$RS" "redis.call('EXHSET', k, 'f1', 'value01') redis.call('EXHSET', k, 'f2', 'value02') redis.call('EXHSET', k, 'f3', 'value03')"
@@ -66,3 +67,4 @@ R=$RS pair small SISMEMBER bs:__rand_int__ item1 -- TFBFEXISTS be:__rand_int__ i
 R=$RS pair small SET ss:__rand_int__ value01 -- EXSET se:__rand_int__ value01
 R=$RS pair small GET ss:__rand_int__ -- EXGET se:__rand_int__
 cli FLUSHALL SYNC
+fi
