@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use redis::Value;
-use tair_tests::citizen::check_rewrite;
+use tair_tests::citizen::{check_docs, check_rewrite};
 use tair_tests::redis::Connection;
 use tair_tests::*;
 
@@ -184,47 +184,7 @@ fn info_fields_move_with_the_workload() {
 
 #[test]
 fn command_docs_cover_every_command() {
-    let server = Server::with_modules(&["tairzset"]);
-    let mut c = server.conn();
-    let names: Vec<String> = query(
-        &mut c,
-        &["COMMAND", "LIST", "FILTERBY", "MODULE", "tairzset"],
-    );
-    assert_eq!(names.len(), 34, "{names:?}");
-    for name in names {
-        let docs = cmd(&mut c, &["COMMAND", "DOCS", &name]).unwrap();
-        let text = show(&docs);
-        let doc = match &docs {
-            Value::Map(top) => {
-                assert_eq!(top.len(), 1, "{name}: {text}");
-                top[0].1.clone()
-            }
-            Value::Array(items) => {
-                assert_eq!(items.len(), 2, "{name}: {text}");
-                items[1].clone()
-            }
-            _ => panic!("{name}: {text}"),
-        };
-        let Value::Array(kv) = doc else {
-            panic!("{name}: {text}")
-        };
-        let field = |k: &str| {
-            kv.chunks(2)
-                .find(|p| value_text(&p[0]).as_deref() == Some(k))
-                .map(|p| p[1].clone())
-        };
-        let summary = field("summary")
-            .and_then(|v| value_text(&v))
-            .unwrap_or_default();
-        assert!(!summary.is_empty(), "{name}: no summary in {text}");
-        assert!(field("complexity").is_some(), "{name}: no complexity");
-        assert!(field("since").is_some(), "{name}: no since");
-        let args = match field("arguments") {
-            Some(Value::Array(a)) => a.len(),
-            _ => 0,
-        };
-        assert!(args >= 1, "{name}: no arguments in {text}");
-    }
+    check_docs("tairzset", 34);
 }
 
 // ---- compact and big answer alike ------------------------------------------------------------------
