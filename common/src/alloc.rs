@@ -50,6 +50,14 @@ pub fn size_class(n: usize) -> usize {
     n.div_ceil(spacing).saturating_mul(spacing)
 }
 
+/// `free_effort` of a value whose memory is mostly a few big buffers of `bytes` in all: one unit per
+/// KiB, so a value above 64 KiB passes the server's lazy-free threshold (64) and UNLINK, FLUSHALL ASYNC
+/// or a lazy overwrite release it on the background thread, as for a collection of more than 64
+/// elements. Below that, a free on the main thread costs less than handing the value over.
+pub fn free_effort_of_bytes(bytes: usize) -> usize {
+    1 + bytes / 1024
+}
+
 /// The server's allocator (jemalloc or libc malloc) aligns every block to 16 bytes at least, so
 /// realloc and calloc can go to it directly for layouts that need no more.
 const SERVER_ALIGN: usize = 16;

@@ -391,13 +391,10 @@ fn unlink_of_a_big_value_of_every_type_frees_it_without_blocking_ping() {
              {pings} PINGs meanwhile, slowest {worst:?}"
         );
     }
-    // Every type whose free is proportional to its elements goes to the background thread (tairstring
-    // and tairdoc values are one buffer, a bloom filter a few: their free_effort is 1 or 1 + MB, and
-    // freeing them on the main thread is one `free` each).
+    // Every type goes to the background thread: collections by their element count, the one-buffer
+    // values (tairstring, tairdoc, a bloom filter's bit arrays) by their size, one unit per KiB.
     for (m, lazy, _, pings, worst) in &report {
-        if ["tairhash", "tairzset", "tairgis"].contains(m) {
-            assert!(*lazy, "{m}: a big value was freed on the main thread");
-        }
+        assert!(*lazy, "{m}: a big value was freed on the main thread");
         // A synchronous free of LAZY_ELEMENTS elements takes tens of ms; scheduling noise on a loaded
         // machine stays well under this.
         assert!(

@@ -1,6 +1,6 @@
 //! The scalable Bloom filter value (spec §2.4–2.5) and its introspection (§4.6–4.8).
 
-use tair_common::alloc::size_class;
+use tair_common::alloc::{free_effort_of_bytes, size_class};
 
 use crate::bits::BitArray;
 use crate::sizing::{self, Shape, GROWTH, MAX_FILTERS, SIZE_LIMIT_BYTES, TIGHTENING};
@@ -344,9 +344,10 @@ impl ScalableBloom {
         (size_class(std::mem::size_of::<Self>()) + list).saturating_add(bits) as u64
     }
 
-    /// free_effort: 1 + Σ bytes_i / 1 MiB.
+    /// free_effort: one unit per KiB of bit arrays ([`free_effort_of_bytes`]), so a filter above 64
+    /// KiB is freed on the lazy-free thread.
     pub fn free_effort(&self) -> u64 {
-        1 + self.size() / (1024 * 1024)
+        free_effort_of_bytes(usize::try_from(self.size()).unwrap_or(usize::MAX)) as u64
     }
 }
 
@@ -626,6 +627,9 @@ mod tests {
         // a default filter: its 144-byte bit array (160-byte block) and 80 bytes more
         assert_eq!(ScalableBloom::with_defaults().mem_usage(), 80 + 160);
         assert_eq!(f.free_effort(), 1);
+        // 100,000 items at 1%: about 117 KiB of bits, past the lazy-free threshold of 64
+        let big = ScalableBloom::new(0.01, 100_000).unwrap();
+        assert!(big.free_effort() > 64, "{}", big.free_effort());
     }
 
     /// T13: the reference model's exact false-positive count for the spec's hashing.

@@ -1,8 +1,9 @@
 //! The module type `tair-json` (spec §8): RDB version 1 = compact JSON text; version 0 (C TairDoc) =
 //! the same text plus one NUL byte. AOF rewrite `EXJSONSET key $ <text>`, digest of the text,
-//! MEMORY USAGE from the buffer, COPY, free_effort 1 (the document is one allocation).
+//! MEMORY USAGE from the buffer, COPY, free_effort one per KiB of the buffer (a big document is freed
+//! on the lazy-free thread).
 
-use tair_common::alloc::size_class;
+use tair_common::alloc::{free_effort_of_bytes, size_class};
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
 use tair_common::value::{DataType, ModuleValue};
 
@@ -78,8 +79,8 @@ impl ModuleValue for Doc {
     }
 
     fn free_effort(&self) -> usize {
-        // one allocation whatever the node count: freeing it is O(1)
-        1
+        // one allocation whatever the node count; a big one is freed on the lazy-free thread
+        free_effort_of_bytes(self.buf.capacity())
     }
 }
 

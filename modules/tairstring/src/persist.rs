@@ -7,6 +7,7 @@
 //! with the same bits, -9223372036854775808), and the next write that would raise it fails with
 //! `ERR version overflow` (README, "Data from the C modules").
 
+use tair_common::alloc::free_effort_of_bytes;
 use tair_common::propagate::utoa;
 use tair_common::rdb::{AofWriter, Digest, RdbError, Sink, Source};
 use tair_common::value::{DataType, ModuleValue};
@@ -71,6 +72,11 @@ impl ModuleValue for ExString {
 
     fn copy_value(&self) -> Option<Self> {
         Some(self.clone())
+    }
+
+    fn free_effort(&self) -> usize {
+        // a big value is freed on the lazy-free thread (one buffer, but a big one)
+        free_effort_of_bytes(ExString::mem_usage(self))
     }
 }
 
