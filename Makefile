@@ -6,7 +6,7 @@ MODULES := tairstring tairhash tairzset tairdoc tairbloom tairgis
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CLIPPY_LINTS := -D warnings -W clippy::unwrap_used -W clippy::panic -W clippy::indexing_slicing
 
-.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop fuzz test-valgrind test-docs
+.PHONY: deps build run test unit integration lint fmt bench clean docker test-docker cluster cluster-stop fuzz test-valgrind test-docs defrag-server
 
 ## deps: install what a fresh Debian 12 machine lacks (Valkey 8 from bookworm-backports, Redis 7.0,
 ## clang/libclang for the redis-module crate's bindgen).
@@ -48,10 +48,48 @@ cluster-stop:
 
 CLUSTER_PORT ?= 7000
 
-## test: unit tests, property tests and integration tests against real valkey-server processes.
-test: build
-	$(CARGO) test --release --workspace
+## test: unit tests, property tests and integration tests against real valkey-server processes (the
+## active-defrag tests against the jemalloc Redis of `make defrag-server`).
+test: build defrag-server
+	TAIR_DEFRAG_SERVER="$(CURDIR)/$(DEFRAG_SERVER)" $(CARGO) test --release --workspace
 	$(MAKE) test-docs
+
+## defrag-server: Redis $(DEFRAG_REDIS_VERSION) built with its bundled jemalloc into $(DEFRAG_SERVER), for the
+## active-defrag tests (tests/tests/defrag.rs). Debian's valkey-server and redis-server link the system
+## jemalloc, which lacks the defrag hint, so they refuse `activedefrag yes`. The source is Debian's orig
+## tarball of its redis package (checked against its SHA-256), kept in $(DEFRAG_DIR); built once (about
+## 3 min on 2 busy cores), then the target does nothing.
+DEFRAG_REDIS_VERSION := 7.0.15
+DEFRAG_REDIS_SHA256 := 4b1dc4ee6d622a09fff9c6777191209750fb5e5a725ef78ea012d6eef4c22982
+DEFRAG_REDIS_TARBALL := redis_$(DEFRAG_REDIS_VERSION).orig.tar.gz
+DEFRAG_REDIS_URL := http://deb.debian.org/debian/pool/main/r/redis/$(DEFRAG_REDIS_TARBALL)
+DEFRAG_DIR := target/redis-jemalloc
+DEFRAG_SERVER := $(DEFRAG_DIR)/redis-server
+
+defrag-server: $(DEFRAG_SERVER)
+
+$(DEFRAG_SERVER):
+	@set -euo pipefail; dir="$(DEFRAG_DIR)"; tarball="$$dir/$(DEFRAG_REDIS_TARBALL)"; mkdir -p "$$dir"; \
+	missing=""; for t in cc make curl; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make defrag-server: installing build tools (missing:$$missing)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q build-essential curl; \
+	fi; \
+	if ! echo "$(DEFRAG_REDIS_SHA256)  $$tarball" | sha256sum -c --status 2>/dev/null; then \
+	  echo "make defrag-server: fetching $(DEFRAG_REDIS_TARBALL)"; \
+	  curl -fsSL --retry 3 -o "$$tarball.part" "$(DEFRAG_REDIS_URL)"; \
+	  echo "$(DEFRAG_REDIS_SHA256)  $$tarball.part" | sha256sum -c --quiet; \
+	  mv "$$tarball.part" "$$tarball"; \
+	fi; \
+	src="$$dir/redis-$(DEFRAG_REDIS_VERSION)"; rm -rf "$$src"; tar -xzf "$$tarball" -C "$$dir"; \
+	echo "make defrag-server: building redis-server $(DEFRAG_REDIS_VERSION) with its bundled jemalloc (log: $$src/build.log)"; \
+	start=$$(date +%s); \
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$$src" -j2 MALLOC=jemalloc BUILD_TLS=no USE_SYSTEMD=no redis-server >"$$src/build.log" 2>&1; then \
+	  tail -30 "$$src/build.log"; exit 1; \
+	fi; \
+	"$$src/src/redis-server" --version | grep -q "malloc=jemalloc"; \
+	cp "$$src/src/redis-server" "$@.part"; mv "$@.part" "$@"; rm -rf "$$src"; \
+	echo "make defrag-server: $@ built in $$(( $$(date +%s) - start )) s"
 
 ## test-docs: every valkey-cli transcript and Python (`tair` client) example of docs/*.md, run against a
 ## server with the built modules (docs/check_examples.py); installs the `tair` client from PyPI if missing.

@@ -16,6 +16,8 @@
 //!
 //! - [`Server`]: start (builder), connections (RESP2/RESP3), restart on the same dir, `DEBUG RELOAD`,
 //!   AOF rewrite + restart, replicas, digests; killed and cleaned up on drop.
+//! - [`defrag`]: the defrag-capable server (env `TAIR_DEFRAG_SERVER`, `make defrag-server`), allocator
+//!   fragmentation figures, and waiting until active defrag stops by itself.
 //! - [`dump`]: parse and forge `DUMP` payloads (valid CRC, truncated, patched, other encoding version,
 //!   inflated lengths) for `RESTORE` tests.
 //! - Client helpers: [`cmd`] (binary-safe, raw reply), [`query`], [`cmd_err`] / [`err_text`] (exact error
@@ -43,6 +45,7 @@ pub mod client;
 pub mod clock_shift;
 pub mod cluster;
 pub mod container;
+pub mod defrag;
 pub mod dump;
 pub mod faults;
 pub mod pool;
