@@ -33,6 +33,16 @@ impl std::fmt::Debug for BitArray {
 }
 
 impl BitArray {
+    /// Active defragmentation: the page list (once spilled) and every page move if the allocator
+    /// wants them elsewhere. (Full 64 KiB pages are large blocks, which the allocator never asks to
+    /// move; a filter's single short page is a small one.)
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
+        d.small_vec(&mut self.pages);
+        for page in self.pages.iter_mut() {
+            d.boxed_slice(page);
+        }
+    }
+
     /// `len` zero bytes.
     pub fn zeroed(len: usize) -> Self {
         let pages = (0..len.div_ceil(PAGE_BYTES))

@@ -140,6 +140,23 @@ fn zeroed(bytes: u64) -> BitArray {
 }
 
 impl ScalableBloom {
+    /// Active defragmentation from sub-filter `from` on: the list of sub-filters (when starting) and
+    /// their bit arrays. `Some(next)` when `d` said time is up before the last one: resume there.
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag, from: usize) -> Option<usize> {
+        if let (Filters::Many(list), 0) = (&mut self.filters, from) {
+            d.vec(list);
+        }
+        let subs = self.filters.as_mut_slice();
+        let n = subs.len();
+        for (i, f) in subs.iter_mut().enumerate().skip(from) {
+            f.defrag(d);
+            if i + 1 < n && d.should_stop() {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
     /// Create(p, c): an empty filter with sub-filter 0. Nothing is allocated if it would exceed the limit.
     pub fn new(error_rate: f64, capacity: u64) -> Result<Self, BloomError> {
         if !(error_rate > 0.0 && error_rate < 1.0) {

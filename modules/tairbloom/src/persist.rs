@@ -6,7 +6,7 @@
 
 use tair_common::propagate::utoa;
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
-use tair_common::value::{DataType, ModuleValue};
+use tair_common::value::{DataType, Defrag, DefragStatus, ModuleValue};
 
 use crate::{ScalableBloom, SourceError, ENCODING_VERSION};
 
@@ -93,6 +93,19 @@ impl ModuleValue for ScalableBloom {
     fn free_effort(&self) -> usize {
         usize::try_from(ScalableBloom::free_effort(self)).unwrap_or(usize::MAX)
     }
+
+    const DEFRAG: bool = true;
+    /// Sub-filter by sub-filter; a chain of many resumes at the next one when time is up.
+    fn defrag(&mut self, d: &mut Defrag) -> DefragStatus {
+        let from = d
+            .cursor()
+            .and_then(|c| usize::try_from(c).ok())
+            .unwrap_or(0);
+        match ScalableBloom::defrag(self, d, from) {
+            Some(next) if d.set_cursor(next as u64) => DefragStatus::More,
+            _ => DefragStatus::Done,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +119,28 @@ mod tests {
             f.add(format!("item:{i}").as_bytes()).unwrap();
         }
         f
+    }
+
+    #[test]
+    fn defrag_moves_the_list_and_every_bit_array_and_keeps_the_filter() {
+        let mut f = grown();
+        let n = f.filters().len();
+        assert!(n > 1);
+        let want = f.clone();
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(ModuleValue::defrag(&mut f, &mut d), DefragStatus::Done);
+        // The list of sub-filters and one page per sub-filter.
+        assert_eq!(d.moved(), 1 + n);
+        assert_eq!(f, want);
+        assert!(f.exists(b"item:7"));
+        f.add(b"after").unwrap();
+        assert!(f.exists(b"after"));
+        // A resumed step starts at its sub-filter: the list and the earlier ones stay.
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(ScalableBloom::defrag(&mut f, &mut d, n - 1), None);
+        assert_eq!(d.moved(), 1);
+        assert_eq!(ScalableBloom::defrag(&mut f, &mut d, n + 5), None);
+        assert_eq!(d.moved(), 1);
     }
 
     #[test]

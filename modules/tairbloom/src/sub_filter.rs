@@ -152,6 +152,11 @@ impl std::fmt::Debug for SubFilter {
 }
 
 impl SubFilter {
+    /// Active defragmentation of the bit array.
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
+        self.bits.defrag(d);
+    }
+
     /// A sub-filter of `shape` holding `items` with the given bit array. The caller guarantees
     /// `bits.len() == shape.bits / 8`, `shape.bits` a positive multiple of 64 within the size limit,
     /// `shape.hashes >= 1`.

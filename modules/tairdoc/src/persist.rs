@@ -5,7 +5,7 @@
 
 use tair_common::alloc::{free_effort_of_bytes, size_class};
 use tair_common::rdb::{self, AofWriter, Digest, RdbError, RdbReader, RdbWriter};
-use tair_common::value::{DataType, ModuleValue};
+use tair_common::value::{DataType, Defrag, DefragStatus, ModuleValue};
 
 use crate::{store, Doc};
 
@@ -82,12 +82,35 @@ impl ModuleValue for Doc {
         // one allocation whatever the node count; a big one is freed on the lazy-free thread
         free_effort_of_bytes(self.buf.capacity())
     }
+
+    const DEFRAG: bool = true;
+    /// The document is one buffer: it moves in one step.
+    fn defrag(&mut self, d: &mut Defrag) -> DefragStatus {
+        d.vec(&mut self.buf);
+        DefragStatus::Done
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tair_common::rdb::{SliceSource, VecSink};
+
+    #[test]
+    fn defrag_moves_the_buffer_and_keeps_the_document() {
+        use tair_common::value::{Defrag, DefragStatus};
+        let mut doc = Doc {
+            buf: store::parse(br#"{"a":[1,2.5,"x"],"b":{"c":null}}"#)
+                .unwrap()
+                .buf,
+        };
+        let want = doc.clone();
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(ModuleValue::defrag(&mut doc, &mut d), DefragStatus::Done);
+        assert_eq!(d.moved(), 1);
+        assert_eq!(doc, want);
+        assert_eq!(doc.text(), br#"{"a":[1,2.5,"x"],"b":{"c":null}}"#);
+    }
 
     #[test]
     fn rdb_round_trip() {

@@ -148,6 +148,15 @@ impl VersionArg {
 }
 
 impl ExString {
+    /// Active defragmentation: the heap part and a spilled value buffer move if the allocator wants
+    /// them elsewhere (an inline value moves with its owner).
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
+        if let Repr::Heap(h) = &mut self.0 {
+            d.boxed(h);
+            d.small_vec(&mut h.value);
+        }
+    }
+
     pub fn new(value: &[u8], version: u64, flags: u32) -> Self {
         match inline(value, version, flags) {
             Some(buf) => ExString(Repr::Inline(buf)),

@@ -78,12 +78,40 @@ impl ModuleValue for ExString {
         // a big value is freed on the lazy-free thread (one buffer, but a big one)
         free_effort_of_bytes(ExString::mem_usage(self))
     }
+
+    const DEFRAG: bool = true;
+    fn defrag(&mut self, d: &mut tair_common::value::Defrag) -> tair_common::value::DefragStatus {
+        ExString::defrag(self, d);
+        tair_common::value::DefragStatus::Done
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tair_common::rdb::{SliceSource, VecSink};
+
+    #[test]
+    fn defrag_moves_the_heap_part_and_keeps_the_value() {
+        use tair_common::value::{Defrag, DefragStatus};
+        for (value, blocks) in [
+            (&b"short"[..], 0),
+            (&[b'h'; 20][..], 1),
+            (&[b'x'; 300][..], 2),
+        ] {
+            let mut v = ExString::new(value, 9, 3);
+            let want = v.clone();
+            let mut d = Defrag::relocating_every_block();
+            assert_eq!(ModuleValue::defrag(&mut v, &mut d), DefragStatus::Done);
+            assert_eq!(d.moved(), blocks, "{} bytes", value.len());
+            assert_eq!(v, want);
+            v.set(b"then written again, longer than any inline form", 10, 3);
+            assert_eq!(
+                v.value(),
+                b"then written again, longer than any inline form"
+            );
+        }
+    }
 
     #[test]
     fn roundtrip_and_corruption() {

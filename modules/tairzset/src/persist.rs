@@ -50,8 +50,14 @@ pub fn load(src: &mut impl Source, encver: i32) -> Result<TairZset, RdbError> {
     let mut b =
         ZsetBuilder::new(dims, presize(count, dims)).map_err(|e| RdbError::msg(e.message()))?;
     let mut score = vec![0.0; dims];
+    // The v0 layout puts each member before its score: the member is kept in `member` (one buffer
+    // reused for the whole set) until its score is read.
+    let mut member: smallvec::SmallVec<[u8; 64]> = smallvec::SmallVec::new();
     for _ in 0..count {
-        let member = src.read_bytes(MAX_MEMBER_LEN)?;
+        src.with_bytes(MAX_MEMBER_LEN, |m| {
+            member.clear();
+            member.extend_from_slice(m);
+        })?;
         for d in score.iter_mut() {
             *d = src.read_f64()?;
         }
@@ -151,10 +157,48 @@ impl ModuleValue for TairZset {
     fn free_effort(&self) -> usize {
         self.len()
     }
+
+    const DEFRAG: bool = true;
+    fn defrag(&mut self, d: &mut tair_common::value::Defrag) -> tair_common::value::DefragStatus {
+        TairZset::defrag(self, d);
+        tair_common::value::DefragStatus::Done
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn defrag_moves_a_compact_buffer_and_keeps_the_set() {
+        use super::{save, TairZset};
+        use crate::zset::AddCondition;
+        use tair_common::rdb::VecSink;
+        use tair_common::value::{Defrag, DefragStatus, ModuleValue};
+        let bytes = |z: &TairZset| {
+            let mut s = VecSink::default();
+            save(z, &mut s);
+            s.data
+        };
+        let mut z = TairZset::with_first(b"a", &[1.0, 2.0]).unwrap();
+        z.add(b"b", &[0.5, 9.0], AddCondition::Always, false)
+            .unwrap();
+        assert!(z.is_compact());
+        let want = bytes(&z);
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(ModuleValue::defrag(&mut z, &mut d), DefragStatus::Done);
+        assert_eq!(d.moved(), 1);
+        assert_eq!(bytes(&z), want);
+        z.check().unwrap();
+        z.add(b"c", &[3.0, 0.0], AddCondition::Always, false)
+            .unwrap();
+        assert_eq!(z.len(), 3);
+        // A big set's blocks stay.
+        let mut big = TairZset::new_big(1).unwrap();
+        big.add(b"m", &[1.0], AddCondition::Always, false).unwrap();
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(ModuleValue::defrag(&mut big, &mut d), DefragStatus::Done);
+        assert_eq!(d.moved(), 0);
+    }
+
     #[test]
     fn presize_is_bounded_in_bytes() {
         // The forged RESTORE of the review: count 65536, 255 dimensions, one member.

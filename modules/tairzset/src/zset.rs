@@ -14,6 +14,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
 use rand::Rng;
+use smallvec::SmallVec;
 
 use crate::big::{BigBuilder, BigEntries, BigZset};
 use crate::compact::{self, CompactRef, CompactZset, ScoreBuf};
@@ -238,6 +239,20 @@ impl Drop for TairZset {
 }
 
 impl TairZset {
+    /// Active defragmentation: a compact set's buffer moves if the allocator wants it elsewhere (a big
+    /// set's many blocks stay where they are).
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
+        if self.is_big() {
+            return;
+        }
+        // SAFETY: the compact buffer is a boxed byte slice from `into_thin` (global allocator, at least
+        // HEADER bytes, alignment 1), owned by self; `self.ptr` is the only pointer to it and takes the
+        // new address at once. Its header holds its length, so the moved copy reads the same.
+        if let Some(new) = unsafe { d.move_block(self.ptr) } {
+            self.ptr = new;
+        }
+    }
+
     fn from_compact(c: CompactZset) -> Self {
         Self::wrap(TairZset { ptr: c.into_thin() })
     }
@@ -735,22 +750,159 @@ impl TairZset {
 /// Builds a set from members in any order (RDB load, RESTORE, set operations): validates, then sorts once
 /// into the compact encoding when the result is within its thresholds, else bulk-loads the big one.
 /// O(N log N).
+///
+/// While the members fit the compact thresholds they are gathered in two flat vectors (member bytes,
+/// scores) and sorted once at the end, so loading millions of small sets costs a few allocations per
+/// set, not a member table with its hash index per set; the first member past a threshold moves them
+/// into the big builder.
 #[derive(Debug)]
 pub struct ZsetBuilder {
-    inner: BigBuilder,
+    repr: BuilderRepr,
+}
+
+#[derive(Debug)]
+enum BuilderRepr {
+    Small(SmallBuilder),
+    Big(BigBuilder),
+}
+
+/// Members of a set that may still be compact: `ends[i]` is the end of member i in `bytes`, its score
+/// is `scores[i * dims ..][.. dims]`.
+/// Inline capacities cover a few members with one-dimensional scores without any allocation.
+#[derive(Debug)]
+struct SmallBuilder {
+    dims: usize,
+    bytes: SmallVec<[u8; 192]>,
+    ends: SmallVec<[u32; 8]>,
+    scores: SmallVec<[f64; 8]>,
+}
+
+impl SmallBuilder {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn member(&self, i: usize) -> &[u8] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).map_or(0, |&e| e as usize),
+            None => 0,
+        };
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
+    fn score(&self, i: usize) -> &[f64] {
+        let start = i.saturating_mul(self.dims);
+        self.scores
+            .get(start..start.saturating_add(self.dims))
+            .unwrap_or_default()
+    }
+
+    fn find(&self, member: &[u8]) -> Option<usize> {
+        (0..self.len()).find(|&i| self.member(i) == member)
+    }
+
+    /// Room for one more member of `len` bytes within the compact thresholds.
+    fn fits(&self, len: usize) -> bool {
+        self.len() < encoding::max_entries().min(compact::MAX_COUNT)
+            && len <= encoding::max_value().min(compact::MAX_MEMBER)
+            && self.bytes.len().saturating_add(len) <= compact::MAX_BYTES
+    }
+
+    fn push_unchecked(&mut self, member: &[u8], score: &[f64]) {
+        self.bytes.extend_from_slice(member);
+        self.ends
+            .push(u32::try_from(self.bytes.len()).unwrap_or(u32::MAX));
+        self.scores.extend_from_slice(score);
+    }
+
+    /// The members moved into a big builder (a threshold was passed).
+    fn into_big(self, capacity: usize) -> Result<BigBuilder, ZsetError> {
+        let mut b = BigBuilder::new(self.dims, capacity.max(self.len()))?;
+        for i in 0..self.len() {
+            b.push(self.member(i), self.score(i))?;
+        }
+        Ok(b)
+    }
+
+    /// The compact set, or `None` if a member is duplicated (a corrupt payload).
+    fn finish(self) -> Result<TairZset, ZsetError> {
+        let n = self.len();
+        let mut by_member: Vec<usize> = (0..n).collect();
+        by_member.sort_unstable_by(|&a, &b| self.member(a).cmp(self.member(b)));
+        if by_member
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if self.member(*a) == self.member(*b)))
+        {
+            return Err(ZsetError::CorruptValue);
+        }
+        let mut order = by_member;
+        order.sort_unstable_by(|&a, &b| {
+            score::compare(self.score(a), self.score(b)).then_with(|| self.member(a).cmp(self.member(b)))
+        });
+        let entries = order.iter().map(|&i| (self.member(i), self.score(i)));
+        match CompactZset::from_sorted(self.dims, entries) {
+            Some(c) => Ok(TairZset::from_compact(c)),
+            // Past the compact layout's byte limit: the big encoding.
+            None => Ok(TairZset::from_big(self.into_big(n)?.finish()?)),
+        }
+    }
 }
 
 impl ZsetBuilder {
     /// `dims` outside 1..=255 is `InvalidScore`.
     pub fn new(dims: usize, capacity: usize) -> Result<Self, ZsetError> {
-        Ok(ZsetBuilder {
-            inner: BigBuilder::new(dims, capacity)?,
-        })
+        if dims == 0 || dims > MAX_DIMS {
+            return Err(ZsetError::InvalidScore);
+        }
+        let small = capacity.min(encoding::max_entries().min(compact::MAX_COUNT));
+        let repr = if capacity > small {
+            BuilderRepr::Big(BigBuilder::new(dims, capacity)?)
+        } else {
+            BuilderRepr::Small(SmallBuilder {
+                dims,
+                bytes: SmallVec::new(),
+                ends: SmallVec::with_capacity(small),
+                scores: SmallVec::with_capacity(small.saturating_mul(dims)),
+            })
+        };
+        Ok(ZsetBuilder { repr })
     }
 
-    /// Adds a member; a duplicate, a NaN or a wrong width is `CorruptValue`.
+    /// The big builder, converting the small one first.
+    fn big(&mut self) -> Result<&mut BigBuilder, ZsetError> {
+        if let BuilderRepr::Small(s) = &mut self.repr {
+            let small = std::mem::replace(
+                s,
+                SmallBuilder {
+                    dims: s.dims,
+                    bytes: SmallVec::new(),
+                    ends: SmallVec::new(),
+                    scores: SmallVec::new(),
+                },
+            );
+            let cap = small.len().saturating_mul(2);
+            self.repr = BuilderRepr::Big(small.into_big(cap)?);
+        }
+        match &mut self.repr {
+            BuilderRepr::Big(b) => Ok(b),
+            BuilderRepr::Small(_) => Err(ZsetError::CorruptValue),
+        }
+    }
+
+    /// Adds a member; a duplicate, a NaN or a wrong width is `CorruptValue` (a duplicate of a set
+    /// still small is found by [`finish`](Self::finish)).
     pub fn push(&mut self, member: &[u8], score: &[f64]) -> Result<(), ZsetError> {
-        self.inner.push(member, score)
+        if let BuilderRepr::Small(s) = &mut self.repr {
+            if score.len() != s.dims || score.iter().any(|v| v.is_nan()) {
+                return Err(ZsetError::CorruptValue);
+            }
+            if s.fits(member.len()) {
+                s.push_unchecked(member, score);
+                return Ok(());
+            }
+        }
+        self.big()?.push(member, score)
     }
 
     /// Adds `score` into the member's score with `merge`, or inserts it (set operations).
@@ -760,34 +912,49 @@ impl ZsetBuilder {
         score: &[f64],
         merge: impl FnOnce(&mut [f64], &[f64]),
     ) -> Result<(), ZsetError> {
-        self.inner.merge(member, score, merge)
+        if let BuilderRepr::Small(s) = &mut self.repr {
+            if let Some(i) = s.find(member) {
+                let start = i.saturating_mul(s.dims);
+                if let Some(slot) = s.scores.get_mut(start..start.saturating_add(s.dims)) {
+                    merge(slot, score);
+                }
+                return Ok(());
+            }
+            if score.len() == s.dims && s.fits(member.len()) {
+                s.push_unchecked(member, score);
+                return Ok(());
+            }
+        }
+        self.big()?.merge(member, score, merge)
     }
 
     pub fn len(&self) -> usize {
-        self.inner.len()
+        match &self.repr {
+            BuilderRepr::Small(s) => s.len(),
+            BuilderRepr::Big(b) => b.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
     }
 
     /// The finished set (possibly empty).
     pub fn finish(self) -> Result<TairZset, ZsetError> {
-        let n = self.inner.len();
+        let inner = match self.repr {
+            BuilderRepr::Small(s) => return s.finish(),
+            BuilderRepr::Big(b) => b,
+        };
+        let n = inner.len();
         let compact = n <= encoding::max_entries().min(compact::MAX_COUNT)
-            && !self
-                .inner
-                .has_member_longer_than(encoding::max_value().min(compact::MAX_MEMBER));
+            && !inner.has_member_longer_than(encoding::max_value().min(compact::MAX_MEMBER));
         if compact {
-            let c = CompactZset::from_sorted(
-                self.inner.dims(),
-                self.inner.sorted_entries().into_iter(),
-            );
+            let c = CompactZset::from_sorted(inner.dims(), inner.sorted_entries().into_iter());
             if let Some(c) = c {
                 return Ok(TairZset::from_compact(c));
             }
         }
-        Ok(TairZset::from_big(self.inner.finish()?))
+        Ok(TairZset::from_big(inner.finish()?))
     }
 }
 
