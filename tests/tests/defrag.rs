@@ -5,6 +5,11 @@
 //! run until it stops by itself, and check that `DEBUG DIGEST` and the replies of every key are
 //! unchanged, also after `DEBUG RELOAD` and after a BGSAVE and a restart from that file.
 //!
+//! The first test loads all six modules: the server moves its own blocks of every key. The second
+//! loads the four whose values are one or a few blocks and move them through their `defrag` callbacks
+//! (`ModuleValue::defrag`), and requires the fragmentation to fall by half at least; the third does the same through the
+//! server's late-defrag path (time-limited steps with a cursor).
+//!
 //! Without a defrag-capable server (no env var, no `target/redis-jemalloc/redis-server`) the tests say
 //! so and return; `faults.rs` checks that Debian's Valkey refuses defrag cleanly. With the env var set,
 //! a missing binary or a refusal fails.
@@ -79,10 +84,26 @@ fn key_commands(module: &str, i: usize) -> (Vec<String>, Vec<String>) {
             (c, w(&["EXZRANGE", &k, "0", "-1", "WITHSCORES"]))
         }
         "tairbloom" => {
+            // Filters of several sizes (above 1 KiB of bits a filter's free_effort passes 1), and every
+            // eleventh one a chain of sub-filters.
             let k = format!("db:{i}");
+            let chain = i % 11 == 0;
+            let capacity = if chain { 4 } else { [100, 400, 1500][i % 3] };
+            let mut c = w(&[
+                "TFBFINSERT",
+                &k,
+                "CAPACITY",
+                &capacity.to_string(),
+                "ITEMS",
+                &v,
+            ]);
+            c.push(format!("x{i}"));
+            if chain {
+                c.extend((0..20).map(|j| format!("y{j}")));
+            }
             (
-                w(&["TFBFMADD", &k, &v, &format!("x{i}")]),
-                w(&["TFBFMEXISTS", &k, &v, &format!("x{i}"), "absent"]),
+                c,
+                w(&["TFBFMEXISTS", &k, &v, &format!("x{i}"), "y3", "absent"]),
             )
         }
         "tairdoc" => {
@@ -145,8 +166,16 @@ struct Report {
 /// blocks interleave in the allocator's slabs, so most slabs keep a few live blocks: fragmentation),
 /// turns active defrag on, waits until it stops by itself, and checks the digest and every surviving
 /// key's reply after defrag, after DEBUG RELOAD and after BGSAVE + restart.
-fn fragment_defrag_and_check(binary: &std::path::Path, modules: &[&str]) -> Report {
-    let mut s = defrag_builder(binary, modules).start();
+fn fragment_defrag_and_check(
+    binary: &std::path::Path,
+    modules: &[&str],
+    config: &[(&str, &str)],
+) -> Report {
+    let builder = defrag_builder(binary, modules);
+    let mut s = config
+        .iter()
+        .fold(builder, |b, (k, v)| b.config(k, v))
+        .start();
     let mut c = s.conn();
     let mut writes = Vec::new();
     let mut reads = Vec::new();
@@ -239,6 +268,55 @@ fn active_defrag_on_a_fragmented_dataset_of_every_type_keeps_every_value() {
     let Some(binary) = server_or_skip("active_defrag_on_a_fragmented_dataset_of_every_type") else {
         return;
     };
-    let r = fragment_defrag_and_check(&binary, &ALL_MODULES);
+    let r = fragment_defrag_and_check(&binary, &ALL_MODULES, &[]);
     print("every type", &r);
+}
+
+/// The types whose values are one or a few blocks (tairstring's heap part and value, tairdoc's buffer,
+/// tairbloom's bit arrays, a compact tairzset's buffer) move them through their `defrag` callbacks, so
+/// the fragmentation their deleted neighbours left mostly goes away.
+#[test]
+fn module_values_move_and_the_fragmentation_of_their_pages_goes() {
+    let Some(binary) =
+        server_or_skip("module_values_move_and_the_fragmentation_of_their_pages_goes")
+    else {
+        return;
+    };
+    let r = fragment_defrag_and_check(&binary, &MOVING_TYPES, &[]);
+    print("one-buffer types", &r);
+    // Without the callbacks only the server's blocks of each key move and the module blocks pin the
+    // pages: measured 3.45 -> 3.44, 29.7 MB of fragmentation before and after (this assertion failed).
+    // With them: 3.45 -> 1.32, 29.7 MB -> 3.9 MB.
+    assert_halved(&r);
+}
+
+/// The types whose values move their own blocks.
+const MOVING_TYPES: [&str; 4] = ["tairstring", "tairdoc", "tairbloom", "tairzset"];
+
+fn assert_halved(r: &Report) {
+    assert!(
+        r.after.frag_bytes * 2 <= r.before.frag_bytes,
+        "defrag left more than half the fragmentation: before {}, after {}",
+        r.before.line(),
+        r.after.line()
+    );
+}
+
+/// The same with `active-defrag-max-scan-fields 1`: every value whose free_effort passes 1 (a zset of
+/// two members or more, a filter of more than 1 KiB of bits) is defragmented later, in time-limited
+/// steps that may resume from a cursor (the server's `defrag_later` path, with `DefragShouldStop` and
+/// the cursor calls), with the same outcome.
+#[test]
+fn late_defrag_of_values_with_more_effort_moves_them_too() {
+    let Some(binary) = server_or_skip("late_defrag_of_values_with_more_effort_moves_them_too")
+    else {
+        return;
+    };
+    let r = fragment_defrag_and_check(
+        &binary,
+        &MOVING_TYPES,
+        &[("active-defrag-max-scan-fields", "1")],
+    );
+    print("one-buffer types, late defrag", &r);
+    assert_halved(&r);
 }
