@@ -35,6 +35,16 @@ pub trait Source {
     /// A length-prefixed byte string of at most `max` bytes.
     fn read_bytes(&mut self, max: usize) -> Result<Vec<u8>, RdbError>;
 
+    /// A length-prefixed byte string of at most `max` bytes, lent to `f` (a reader that can lend its
+    /// own buffer saves the copy [`read_bytes`](Self::read_bytes) makes).
+    fn with_bytes<R>(&mut self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Result<R, RdbError>
+    where
+        Self: Sized,
+    {
+        let b = self.read_bytes(max)?;
+        Ok(f(&b))
+    }
+
     /// A count of at most `max` (bounds any allocation made from a number read from the file).
     fn read_len(&mut self, max: u64) -> Result<usize, RdbError> {
         let n = self.read_u64()?;
@@ -109,6 +119,10 @@ impl Source for RdbReader {
     }
 
     fn read_bytes(&mut self, max: usize) -> Result<Vec<u8>, RdbError> {
+        self.with_bytes(max, <[u8]>::to_vec)
+    }
+
+    fn with_bytes<R>(&mut self, max: usize, f: impl FnOnce(&[u8]) -> R) -> Result<R, RdbError> {
         let mut len = 0usize;
         // SAFETY: valid IO; on success the server returns a buffer we must free with RedisModule_Free.
         let p = unsafe { api!(RedisModule_LoadStringBuffer)(self.io, &mut len) };
@@ -117,9 +131,13 @@ impl Source for RdbReader {
             io_err?;
             return Err(RdbError::msg("string load failed"));
         }
+        // The buffer is freed below whatever `f` does (a panic in `f` is caught further up, by the
+        // callback's guard; the buffer then leaks, which is all).
         let out = if io_err.is_ok() && len <= max {
-            // SAFETY: `len` bytes at `p`.
-            Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }.to_vec())
+            // SAFETY: `len` bytes at `p`, alive until freed below.
+            Ok(f(unsafe {
+                std::slice::from_raw_parts(p.cast::<u8>(), len)
+            }))
         } else {
             Err(io_err
                 .err()

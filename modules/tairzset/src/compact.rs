@@ -460,11 +460,11 @@ impl CompactZset {
         dims: usize,
         entries: impl Iterator<Item = (&'a [u8], &'a [f64])>,
     ) -> Option<Self> {
-        let mut v: Vec<u8> = header(dims).to_vec();
+        // Encoded on the stack while small, then copied into one exact allocation.
+        let mut v: SmallVec<[u8; 512]> = SmallVec::from_slice(&header(dims));
         let mut count = 0;
-        let mut e: SmallVec<[u8; 64]> = SmallVec::new();
         for (m, s) in entries {
-            e.clear();
+            let mut e: SmallVec<[u8; 64]> = SmallVec::new();
             encode_entry(m, s, &mut e);
             v.extend_from_slice(&e);
             count += 1;
@@ -474,7 +474,7 @@ impl CompactZset {
         }
         set_count(&mut v, count);
         Some(CompactZset {
-            buf: v.into_boxed_slice(),
+            buf: Box::from(&v[..]),
         })
     }
 

@@ -749,7 +749,17 @@ fn builder_clone_and_mem_usage() {
     b.push(b"m3", &t("3#3#3")).unwrap();
     b.push(b"m1", &t("1#1#1")).unwrap();
     b.push(b"m2", &t("2#2#2")).unwrap();
-    assert_eq!(b.push(b"m2", &t("4#4#4")), Err(ZsetError::CorruptValue));
+    // A duplicate member fails the build: at once in the big builder, at `finish` in the small one.
+    for cap in [3, 10_000] {
+        let mut d = ZsetBuilder::new(3, cap).unwrap();
+        d.push(b"m2", &t("2#2#2")).unwrap();
+        let dup = d.push(b"m2", &t("4#4#4"));
+        assert!(
+            dup == Err(ZsetError::CorruptValue)
+                || d.finish().err() == Some(ZsetError::CorruptValue),
+            "capacity {cap}"
+        );
+    }
     assert_eq!(b.push(b"m4", &t("4#4")), Err(ZsetError::CorruptValue));
     assert_eq!(
         b.push(b"m4", &[1.0, f64::NAN, 1.0]),
@@ -1275,3 +1285,47 @@ proptest! {
 
 #[path = "encoding_tests.rs"]
 mod encoding_tests;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The builder (small path, big path, and the move from one to the other at the thresholds) gives
+    /// the set a model gives, in the encoding the thresholds ask for, whatever the capacity hint; a
+    /// duplicate member fails the build.
+    #[test]
+    fn builder_matches_model(
+        members in proptest::collection::vec((0u16..400, 0u8..40, 0i8..6), 0..300),
+        hint in 0usize..400,
+    ) {
+        let mut b = ZsetBuilder::new(1, hint).unwrap();
+        let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+        let mut dup = false;
+        for (m, len, s) in &members {
+            // member lengths up to 80, past the default 64-byte threshold now and then
+            let name: Vec<u8> = format!("{m:05}").into_bytes().into_iter().cycle().take(5 + usize::from(*len) * 2).collect();
+            let score = f64::from(*s);
+            if model.insert(name.clone(), score).is_some() {
+                dup = true;
+            }
+            if b.push(&name, &[score]).is_err() {
+                // the big builder refuses a duplicate at once
+                prop_assert!(dup);
+                return Ok(());
+            }
+        }
+        match b.finish() {
+            Err(e) => prop_assert!(dup, "{:?}", e),
+            Ok(z) => {
+                prop_assert!(!dup);
+                z.check().unwrap();
+                let mut want: Vec<(f64, Vec<u8>)> = model.into_iter().map(|(m, s)| (s, m)).collect();
+                want.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                let got: Vec<(f64, Vec<u8>)> = z.iter().map(|(m, s)| (s.first().copied().unwrap_or(f64::NAN), m.to_vec())).collect();
+                prop_assert_eq!(&got, &want);
+                let compact_wanted = want.len() <= encoding::max_entries()
+                    && want.iter().all(|(_, m)| m.len() <= encoding::max_value());
+                prop_assert_eq!(z.is_compact(), compact_wanted);
+            }
+        }
+    }
+}
