@@ -29,6 +29,15 @@ pub struct BigZset {
 }
 
 impl BigZset {
+    /// Active defragmentation from member slot `from` on (the tree's arrays when starting); see
+    /// [`MemberTable::defrag`].
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag, from: usize) -> Option<usize> {
+        if from == 0 {
+            self.tree.defrag(d);
+        }
+        self.table.defrag(d, from)
+    }
+
     /// An empty set of `dims`-dimensional scores; `dims` outside 1..=255 is `InvalidScore`.
     pub fn new(dims: usize) -> Result<Self, ZsetError> {
         if dims == 0 || dims > MAX_DIMS {

@@ -159,9 +159,17 @@ impl ModuleValue for TairZset {
     }
 
     const DEFRAG: bool = true;
+    /// A big set member by member; it resumes at the next member slot when late defrag's time is up.
     fn defrag(&mut self, d: &mut tair_common::value::Defrag) -> tair_common::value::DefragStatus {
-        TairZset::defrag(self, d);
-        tair_common::value::DefragStatus::Done
+        use tair_common::value::DefragStatus;
+        let from = d
+            .cursor()
+            .and_then(|c| usize::try_from(c).ok())
+            .unwrap_or(0);
+        match TairZset::defrag(self, d, from) {
+            Some(next) if d.set_cursor(next as u64) => DefragStatus::More,
+            _ => DefragStatus::Done,
+        }
     }
 }
 
@@ -191,12 +199,55 @@ mod tests {
         z.add(b"c", &[3.0, 0.0], AddCondition::Always, false)
             .unwrap();
         assert_eq!(z.len(), 3);
-        // A big set's blocks stay.
-        let mut big = TairZset::new_big(1).unwrap();
-        big.add(b"m", &[1.0], AddCondition::Always, false).unwrap();
+    }
+
+    #[test]
+    fn defrag_moves_a_big_set_its_arrays_and_heap_members_and_keeps_it() {
+        use super::{save, TairZset};
+        use crate::zset::AddCondition;
+        use tair_common::rdb::VecSink;
+        use tair_common::value::{Defrag, DefragStatus, ModuleValue};
+        let bytes = |z: &TairZset| {
+            let mut s = VecSink::default();
+            save(z, &mut s);
+            s.data
+        };
+        let mut big = TairZset::new_big(2).unwrap();
+        for i in 0..300 {
+            // Every third member is longer than the 16 bytes kept inline.
+            let m = if i % 3 == 0 {
+                format!("a long member name {i:04}")
+            } else {
+                format!("m{i}")
+            };
+            big.add(
+                m.as_bytes(),
+                &[f64::from(i % 17), 1.0],
+                AddCondition::Always,
+                false,
+            )
+            .unwrap();
+        }
+        // A free slot (its member empty) among the used ones.
+        assert!(big.remove(b"m1"));
+        assert!(!big.is_compact());
+        let want = bytes(&big);
         let mut d = Defrag::relocating_every_block();
         assert_eq!(ModuleValue::defrag(&mut big, &mut d), DefragStatus::Done);
-        assert_eq!(d.moved(), 0);
+        // The BigBox, the table's three arrays, the tree's leaves and inner nodes, 100 heap members.
+        assert!(d.moved() >= 1 + 3 + 2 + 100, "{} moved", d.moved());
+        assert_eq!(bytes(&big), want);
+        big.check().unwrap();
+        // A resumed step moves the members from its slot on, and no array.
+        let mut d = Defrag::relocating_every_block();
+        assert_eq!(TairZset::defrag(&mut big, &mut d, 150), None);
+        assert_eq!(d.moved(), 1 + 50);
+        assert_eq!(TairZset::defrag(&mut big, &mut d, 10_000), None);
+        assert_eq!(bytes(&big), want);
+        big.check().unwrap();
+        big.add(b"after", &[1.0, 2.0], AddCondition::Always, false)
+            .unwrap();
+        assert_eq!(big.len(), 300);
     }
 
     #[test]

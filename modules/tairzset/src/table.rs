@@ -60,6 +60,26 @@ pub struct MemberTable {
 }
 
 impl MemberTable {
+    /// Active defragmentation from slot `from` on: the arrays (when starting), then each member kept on
+    /// the heap. `Some(next)` when `d` said time is up: resume at slot `next`.
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag, from: usize) -> Option<usize> {
+        if from == 0 {
+            d.vec(&mut self.entries);
+            d.vec(&mut self.scores);
+            d.vec(&mut self.buckets);
+        }
+        let n = self.entries.len();
+        let mut i = from;
+        while let Some(e) = self.entries.get_mut(i) {
+            d.small_vec(&mut e.member);
+            i += 1;
+            if i.is_multiple_of(64) && i < n && d.should_stop() {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// An empty table for scores of `dims` dimensions.
     pub fn new(dims: usize) -> Self {
         Self::with_hasher(dims, RandomState::new())

@@ -201,6 +201,15 @@ fn to_u32(v: usize) -> Option<u32> {
 }
 
 impl<const L: usize, const I: usize> RankTree<L, I> {
+    /// Active defragmentation: the node arrays and free lists move if the allocator wants them
+    /// elsewhere (nodes refer to each other by index, so no pointer needs fixing).
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
+        d.vec(&mut self.leaves);
+        d.vec(&mut self.inners);
+        d.vec(&mut self.free_leaves);
+        d.vec(&mut self.free_inners);
+    }
+
     /// Node sizes the algorithms need (checked at compile time by `new`).
     const SIZES_OK: () =
         assert!(L >= 4 && I >= 4 && L < u16::MAX as usize && I < u16::MAX as usize);

@@ -239,18 +239,18 @@ impl Drop for TairZset {
 }
 
 impl TairZset {
-    /// Active defragmentation: a compact set's buffer moves if the allocator wants it elsewhere (a big
-    /// set's many blocks stay where they are).
-    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag) {
-        if self.is_big() {
-            return;
-        }
-        // SAFETY: the compact buffer is a boxed byte slice from `into_thin` (global allocator, at least
-        // HEADER bytes, alignment 1), owned by self; `self.ptr` is the only pointer to it and takes the
-        // new address at once. Its header holds its length, so the moved copy reads the same.
+    /// Active defragmentation: the block `self.ptr` leads to (a compact set's buffer, a big set's
+    /// `BigBox`), then a big set's arrays and heap members from member slot `from` on. `Some(next)`
+    /// when `d` said time is up: resume at slot `next`.
+    pub fn defrag(&mut self, d: &mut tair_common::value::Defrag, from: usize) -> Option<usize> {
+        // SAFETY: the block is a boxed byte slice from `into_thin` (at least HEADER bytes, alignment 1;
+        // its header holds its length) or a leaked Box<BigBox> (alignment 8), both from the global
+        // allocator and owned by self; `self.ptr` is the only pointer to it (the big set's parts refer
+        // to each other by index) and takes the new address at once.
         if let Some(new) = unsafe { d.move_block(self.ptr) } {
             self.ptr = new;
         }
+        self.big_mut().and_then(|big| big.defrag(d, from))
     }
 
     fn from_compact(c: CompactZset) -> Self {
@@ -838,7 +838,8 @@ impl SmallBuilder {
         }
         let mut order = by_member;
         order.sort_unstable_by(|&a, &b| {
-            score::compare(self.score(a), self.score(b)).then_with(|| self.member(a).cmp(self.member(b)))
+            score::compare(self.score(a), self.score(b))
+                .then_with(|| self.member(a).cmp(self.member(b)))
         });
         let entries = order.iter().map(|&i| (self.member(i), self.score(i)));
         match CompactZset::from_sorted(self.dims, entries) {
