@@ -79,7 +79,7 @@ fn key_commands(module: &str, i: usize) -> (Vec<String>, Vec<String>) {
             let mut c = w(&["EXZADD", &k]);
             // Every 40th set is big (past the 128 members of the compact form), its longer members
             // (past 16 bytes) each a block of their own.
-            let members = if i % 40 == 0 { 200 } else { 1 + i % 6 };
+            let members = if i.is_multiple_of(40) { 200 } else { 1 + i % 6 };
             for j in 0..members {
                 c.push(format!("{}#{j}", i % 97));
                 c.push(format!("m{j}-{}", &v[..v.len().min(8 + 5 * j)]));
@@ -90,7 +90,7 @@ fn key_commands(module: &str, i: usize) -> (Vec<String>, Vec<String>) {
             // Filters of several sizes (above 1 KiB of bits a filter's free_effort passes 1), and every
             // eleventh one a chain of sub-filters.
             let k = format!("db:{i}");
-            let chain = i % 11 == 0;
+            let chain = i.is_multiple_of(11);
             let capacity = if chain { 4 } else { [100, 400, 1500][i % 3] };
             let mut c = w(&[
                 "TFBFINSERT",
@@ -186,7 +186,7 @@ fn fragment_defrag_and_check(
     for i in 0..KEYS_PER_TYPE {
         for m in modules {
             let (write, read) = key_commands(m, i);
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 reads.push(read);
             } else {
                 dels.push(w(&["DEL", key_name(&read)]));
