@@ -61,12 +61,14 @@ impl Value {
     }
 }
 
-/// Times: 0 and MAX stay literal, others are offsets around `now` (so past times happen too).
+/// Times: 0 and MAX stay literal, others are offsets around `now` (so past times happen too), near
+/// (milliseconds) or far (beyond the compact encoding's 3-byte delta from its base, either side).
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Time {
     Zero,
     Max,
     Around(u16),
+    Far(i32),
 }
 
 fn at(t: Time, now: u64) -> u64 {
@@ -74,6 +76,7 @@ fn at(t: Time, now: u64) -> u64 {
         Time::Zero => 0,
         Time::Max => u64::MAX,
         Time::Around(d) => (now + u64::from(d % 400)).saturating_sub(100),
+        Time::Far(d) => (now + (1 << 40)).saturating_add_signed(i64::from(d) * 1024 + (1 << 22)),
     }
 }
 
@@ -142,6 +145,8 @@ enum Op {
     PopDue(u16, u8),
     Advance(u16),
     Reload,
+    /// Registers the value under a registry bucket (the stamp), or clears it.
+    Stamp(Option<u64>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -155,6 +160,7 @@ struct M {
 #[derive(Default)]
 struct Model {
     fields: BTreeMap<Vec<u8>, M>,
+    stamp: Option<u64>,
 }
 
 /// The stored expiry of an absolute time: clamped to 1 ..= 2^63-1; a past time is due now.
@@ -242,6 +248,7 @@ impl Model {
 }
 
 fn check(h: &TairHash, m: &Model, now: u64, probe: &[Vec<u8>]) {
+    assert_eq!(h.stamp(), m.stamp, "the stamp survives every write");
     assert_eq!(h.len(), m.fields.len());
     assert_eq!(h.is_empty(), m.fields.is_empty());
     let live = m.fields.values().filter(|f| f.at.is_none_or(|t| t > now)).count();
@@ -344,7 +351,7 @@ fuzz_target!(|input: (u8, u8, Vec<Op>)| {
                 let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs.iter().map(|(n, v)| (n.bytes(), v.bytes())).collect();
                 let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (&n[..], &v[..])).collect();
                 let got = h.mset(&refs, now);
-                let mut shadow = Model { fields: m.fields.clone() };
+                let mut shadow = Model { fields: m.fields.clone(), stamp: m.stamp };
                 let mut err = None;
                 for (n, v) in &refs {
                     match shadow.live(n, now).cloned() {
@@ -382,7 +389,7 @@ fuzz_target!(|input: (u8, u8, Vec<Op>)| {
                 if stale {
                     assert_eq!(got, Err(HashError::VersionStale));
                 } else {
-                    let mut shadow = Model { fields: m.fields.clone() };
+                    let mut shadow = Model { fields: m.fields.clone(), stamp: m.stamp };
                     let mut out = Ok(Vec::new());
                     for e in &es {
                         let cur = shadow.live(e.name, now).map(|f| f.version);
@@ -532,6 +539,12 @@ fuzz_target!(|input: (u8, u8, Vec<Op>)| {
                 assert_eq!(h.pop_due(threshold, max), want);
             }
             Op::Advance(dt) => now += u64::from(dt % 200),
+            Op::Stamp(s) => {
+                let digest = h.digest();
+                h.set_stamp(s);
+                m.stamp = s.map(|s| s.min(registry::MAX_BUCKET));
+                assert_eq!(h.digest(), digest);
+            }
             Op::Reload => {
                 let mut sink = VecSink::default();
                 h.save(&mut sink, b"key");
@@ -541,6 +554,8 @@ fuzz_target!(|input: (u8, u8, Vec<Op>)| {
                 }
                 let loaded = TairHash::load(&mut SliceSource::new(&sink.data), 0, now).expect("reload");
                 assert_eq!(loaded.digest(), h.digest());
+                // A loaded value or a copy starts unregistered.
+                m.stamp = None;
                 if now % 2 == 0 {
                     // Loading re-derives due times: a field already expired is due at the loading moment.
                     h = loaded;

@@ -309,3 +309,83 @@ fn configs_survive_rewrite_and_restart() {
     let values: Vec<(&str, &str)> = CONFIGS.iter().map(|(n, _, o, _)| (*n, *o)).collect();
     check_rewrite("tairhash", &values);
 }
+
+/// Fills `n` keys `<prefix><i>` with field `f` due in `secs` seconds (one script per 10,000 keys).
+fn fill_expiring(c: &mut Connection, prefix: &str, field: &str, n: usize, secs: u64) {
+    let script = "for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do \
+                  redis.call('EXHSET', ARGV[1] .. i, ARGV[4], 'v', 'EX', ARGV[5]) end";
+    for from in (0..n).step_by(10_000) {
+        let to = (from + 10_000).min(n) - 1;
+        let _: Value = query(
+            c,
+            &[
+                "EVAL",
+                script,
+                "0",
+                prefix,
+                &from.to_string(),
+                &to.to_string(),
+                field,
+                &secs.to_string(),
+            ],
+        );
+    }
+}
+
+/// The expiry registry (issue #13): one entry per key with expiring fields, no copy of the key
+/// elsewhere; stale entries (a deleted key, an entry superseded by an earlier due time, a renamed-away
+/// name) are dropped by compaction once the entries pass twice the registered keys plus 4096, on the
+/// primary and on a replica alike (which never expires by itself but keeps its registry); expiry
+/// still finds every key afterwards. INFO reports the entries, the registered keys and the bytes.
+#[test]
+fn registry_compaction_bounds_stale_entries() {
+    let p = Server::with_modules(&["tairhash"]);
+    let r = Server::builder().module("tairhash").replica_of(&p).start();
+    r.wait_for_sync();
+    let (mut c, mut rc) = (p.conn(), r.conn());
+    let n = 20_000;
+    fill_expiring(&mut c, "r:", "f", n, 3_600);
+    let both = |c: &mut Connection, rc: &mut Connection, what: &str, f: &dyn Fn(u64, u64) -> bool| {
+        wait_until(Duration::from_secs(20), what, || {
+            [&mut *c, &mut *rc].into_iter().all(|x| {
+                f(
+                    info_u64(x, "expiry_registry_entries"),
+                    info_u64(x, "expiry_registry_keys"),
+                )
+            })
+        });
+    };
+    both(&mut c, &mut rc, "one entry per key", &|e, k| e == 20_000 && k == 20_000);
+    // An entry is its name and a length byte; the chunks' slack (4 KiB per bucket at most) aside.
+    let names: u64 = (0..n).map(|i| format!("r:{i}").len() as u64 + 1).sum();
+    let bytes = info_u64(&mut c, "expiry_registry_memory");
+    assert!((names..=names + 64 * 1024).contains(&bytes), "{bytes} for {names}");
+    // An earlier due time in another bucket adds an entry (the old one is stale); a later one not.
+    fill_expiring(&mut c, "r:", "g", n, 1_800);
+    fill_expiring(&mut c, "r:", "h", n, 7_200);
+    both(&mut c, &mut rc, "superseded entries", &|e, k| e == 40_000 && k == 20_000);
+    // Below 2 x 20,000 + 4096 nothing is compacted; deleting 15,000 keys passes the bound.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(info_u64(&mut c, "expiry_registry_entries"), 40_000);
+    // Renamed-away names go stale too; the new names are registered.
+    for i in 0..10 {
+        let _: () = query(&mut c, &["RENAME", &format!("r:{i}"), &format!("moved:{i}")]);
+    }
+    assert_eq!(info_u64(&mut c, "expiry_registry_entries"), 40_010);
+    let del = "for i = 5000, 19999 do redis.call('DEL', 'r:' .. i) end";
+    let _: Value = query(&mut c, &["EVAL", del, "0"]);
+    both(&mut c, &mut rc, "only valid entries left", &|e, k| e == 5_000 && k == 5_000);
+    // Every key is still found by active expiry (on the primary, which propagates).
+    let _: i64 = query(&mut c, &["EXHPEXPIRE", "moved:3", "g", "1"]);
+    let _: i64 = query(&mut c, &["EXHPEXPIRE", "r:4999", "f", "1"]);
+    wait_until(Duration::from_secs(10), "due fields expired", || {
+        query::<i64, _>(&mut c, &["EXHLEN", "moved:3"]) == 2
+            && query::<i64, _>(&mut c, &["EXHLEN", "r:4999"]) == 2
+    });
+    wait_until(Duration::from_secs(10), "replica follows", || {
+        query::<i64, _>(&mut rc, &["EXHLEN", "r:4999"]) == 2
+    });
+    let _: () = query(&mut c, &["FLUSHALL", "SYNC"]);
+    both(&mut c, &mut rc, "flushed", &|e, k| e == 0 && k == 0);
+    assert!(info_u64(&mut c, "expiry_registry_memory") < 1024);
+}

@@ -105,14 +105,14 @@ pub fn expired_removed(ctx: &Ctx, db: usize, key: &mut WriteKey, names: &[Vec<u8
     }
     let name = key.name();
     let key_bytes = str_bytes(name);
-    let (empty, earliest) = match key.value::<TairHash>() {
-        Ok(Some(h)) => (h.is_empty(), h.earliest_due()),
-        _ => (true, None),
+    let empty = match key.value_mut::<TairHash>() {
+        Ok(Some(h)) => {
+            restamp(db, key_bytes, h);
+            h.is_empty()
+        }
+        _ => true,
     };
-    active::with(|s| {
-        s.count(db, how, names.len());
-        s.register(db, key_bytes, earliest);
-    });
+    active::with(|s| s.count(db, how, names.len()));
     let mut args = Vec::with_capacity(names.len() + 1);
     args.push(Arg::Str(name));
     args.extend(names.iter().map(|n| Arg::Bytes(n)));
@@ -303,26 +303,47 @@ impl<'k> Slot<'k> {
     }
 }
 
-/// After a write that took the key's earliest due time from `before` to `h`'s: keeps the registry
-/// entry at or before the key's earliest due time (the invariant active expiry relies on). A write
-/// that only postpones the earliest due time leaves the entry alone: the cycle re-reads the key when
-/// the entry falls due, which costs less than updating the index on every such write.
-pub fn reregister(env: &Env, name: RawStr, before: Option<u64>, h: Option<&TairHash>) {
-    let after = h.and_then(TairHash::earliest_due);
-    let unchanged = match (before, after) {
-        (None, None) => true,
-        (Some(b), Some(a)) => a >= b,
-        _ => false,
-    };
-    if !unchanged {
-        let k = str_bytes(name);
-        active::with(|s| s.register(env.db, k, after));
+/// After a write to the hash stored under `name`: keeps a registry entry at or before the key's
+/// earliest due time (the invariant active expiry relies on), see [`active::restamp`]. A write that
+/// only postpones the earliest due time leaves the entry alone: the cycle re-reads the key when the
+/// entry falls due, which costs less than updating the index on every such write.
+pub fn reregister(env: &Env, name: RawStr, h: Option<&mut TairHash>) {
+    if let Some(h) = h {
+        restamp(env.db, str_bytes(name), h);
     }
 }
 
-/// Deletes a key whose hash became empty by a command (EXHDEL, EXHDELWITHVER).
-pub fn delete_emptied(ctx: &Ctx, env: &Env, key: &mut WriteKey) {
+/// [`active::restamp`] applied to `h`, stored under `key` in database `db`.
+pub fn restamp(db: usize, key: &[u8], h: &mut TairHash) {
+    if db >= active::MAX_DBS {
+        return;
+    }
+    if let Some(stamp) = active::restamp(h.stamp(), h.earliest_due()) {
+        h.set_stamp(stamp);
+        if let Some(b) = stamp {
+            active::with(|s| s.push(db, b, key));
+        }
+    }
+}
+
+/// Registers `h` (stored under `key` in database `db`) anew, whatever its stamp says: an event moved
+/// or created the key, or the cycle took its entry. Pushes an entry at its earliest due time's
+/// bucket, or clears the stamp when no field has an expiry.
+pub fn register_anew(db: usize, key: &[u8], h: &mut TairHash) {
+    if db >= active::MAX_DBS {
+        return;
+    }
+    match h.earliest_due().map(crate::registry::bucket_of) {
+        Some(b) => {
+            h.set_stamp(Some(b));
+            active::with(|s| s.push(db, b, key));
+        }
+        None => h.set_stamp(None),
+    }
+}
+
+/// Deletes a key whose hash became empty by a command (EXHDEL, EXHDELWITHVER). (Its registry entry
+/// is stale from now on; freeing the value uncounts its stamp.)
+pub fn delete_emptied(ctx: &Ctx, _env: &Env, key: &mut WriteKey) {
     delete_key(ctx, key);
-    let k = str_bytes(key.name());
-    active::with(|s| s.register(env.db, k, None));
 }

@@ -6,13 +6,17 @@
 //! server-event callbacks). Type callbacks that may run elsewhere (`free` on the lazy-free thread,
 //! `rdb_save` / `aof_rewrite` in a fork child) never reach it.
 //!
-//! The registries are a *hint*: an entry says "key K of database D may have a field due at T". The
-//! cycle verifies every entry it meets against the value really stored under that key before it acts,
-//! so an entry left behind by a move the module missed is dropped, never acted on, and an entry
-//! earlier than the key's real earliest due time is moved to that time. What must hold is the other
-//! direction: every key with expiring fields is registered, no later than its earliest due time
-//! (writes register themselves when they bring that time forward; keyspace events and server events
-//! cover RENAME, MOVE, COPY, RESTORE, loading, SWAPDB, FLUSH).
+//! The registries are a *hint*: an entry `(b, K)` says "key K of database D may have a field due from
+//! bucket b on". It is valid only while K holds a tairhash whose stamp is b (`registry`); the cycle
+//! checks every entry it meets against the value really stored under that key before it acts, so a
+//! stale entry (a deleted, overwritten, renamed or moved key, an entry superseded by an earlier one)
+//! is dropped, never acted on, and a valid entry earlier than the key's real earliest due time is
+//! re-pushed at that time. What must hold is the other direction: every key with expiring fields has
+//! a stamp and a valid entry no later than its earliest due time (writes push one when they bring that
+//! time into an earlier bucket, [`restamp`]; keyspace and server events cover RENAME, MOVE, COPY,
+//! RESTORE, loading, SWAPDB, FLUSH). Stale entries are bounded by compaction ([`State::compact_batch`]):
+//! when the entries exceed twice the stamped values ([`crate::hash::stamps::live`]) plus
+//! [`COMPACT_SLACK`], the cycles walk every bucket once, keeping only valid entries.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, TryLockError};
@@ -20,6 +24,7 @@ use std::sync::{Mutex, TryLockError};
 use tair_common::load_args::LoadArgs;
 use tair_common::log;
 
+use crate::registry::bucket_of;
 use crate::ExpiryRegistry;
 
 /// Active expiry leaves a field alone until this long after its due time (§5.2, "Grace").
@@ -27,6 +32,23 @@ pub const GRACE_MS: i64 = 50;
 
 /// Databases beyond this index are not tracked (Valkey allows more, nobody configures them).
 pub const MAX_DBS: usize = 1 << 16;
+
+/// Stale entries tolerated beyond the live ones before a compaction starts.
+pub const COMPACT_SLACK: usize = 4096;
+
+/// What a write (or an event) must do to the registry, given the value's stamp and its earliest due
+/// time afterwards: `None` nothing, `Some(s)` set the stamp to `s` and, when `s` is a bucket, push an
+/// entry there. An earliest due time in an earlier bucket than the stamp (or no stamp) pushes; a later
+/// one changes nothing (the entry falls due early and the cycle re-pushes the key); no expiring field
+/// clears the stamp (the entry becomes stale).
+pub fn restamp(stamp: Option<u64>, earliest: Option<u64>) -> Option<Option<u64>> {
+    match (stamp, earliest.map(bucket_of)) {
+        (None, None) => None,
+        (Some(_), None) => Some(None),
+        (Some(s), Some(b)) if s <= b => None,
+        (_, Some(b)) => Some(Some(b)),
+    }
+}
 
 /// The load arguments (§5.7) and the compact-encoding thresholds, as one snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -300,9 +322,19 @@ struct CycleStats {
     last_visited: Option<usize>,
 }
 
+/// Where a compaction is: the database and bucket it walks, and how many of that bucket's entries
+/// (those present when it got there) it has yet to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Compaction {
+    db: usize,
+    bucket: u64,
+    remaining: Option<usize>,
+}
+
 /// The module's main-thread state.
 pub struct State {
     regs: Vec<ExpiryRegistry>,
+    compaction: Option<Compaction>,
     counters: BTreeMap<usize, DbCounters>,
     cycle: CycleStats,
     /// Databases of the server (probed once by the first cycle).
@@ -314,6 +346,7 @@ pub struct State {
 
 static STATE: Mutex<State> = Mutex::new(State {
     regs: Vec::new(),
+    compaction: None,
     counters: BTreeMap::new(),
     cycle: CycleStats {
         last_us: 0,
@@ -353,18 +386,112 @@ impl State {
         self.regs.get_mut(db)
     }
 
-    /// The registry of `db` if it has entries (the cycle skips the others without touching them).
+    /// The registry of `db` if it has entries.
+    #[cfg(test)]
     pub fn registry_if_any(&self, db: usize) -> Option<&ExpiryRegistry> {
         self.regs.get(db).filter(|r| !r.is_empty())
     }
 
-    /// Registers `key` with its earliest due time, or unregisters it.
-    pub fn register(&mut self, db: usize, key: &[u8], earliest: Option<u64>) {
-        if earliest.is_none() && self.regs.len() <= db {
-            return;
-        }
+    /// Adds the entry `(bucket, key)` to database `db`'s registry.
+    pub fn push(&mut self, db: usize, bucket: u64, key: &[u8]) {
         if let Some(r) = self.registry(db) {
-            r.set(key, earliest);
+            r.push(bucket, key);
+        }
+    }
+
+    /// Takes up to `limit` entries of `db`'s earliest bucket if it ended by `threshold`.
+    pub fn take_due(
+        &mut self,
+        db: usize,
+        threshold: u64,
+        limit: usize,
+    ) -> Option<(u64, Vec<Vec<u8>>)> {
+        let r = self.regs.get_mut(db)?;
+        let b = r.due_bucket(threshold)?;
+        Some((b, r.take(b, limit)))
+    }
+
+    /// Entries of every registry (valid and stale).
+    pub fn entries(&self) -> usize {
+        self.regs.iter().map(ExpiryRegistry::len).sum()
+    }
+
+    /// Bytes of every registry.
+    pub fn registry_bytes(&self) -> usize {
+        self.regs.iter().map(ExpiryRegistry::mem_usage).sum()
+    }
+
+    /// Starts a compaction when the entries exceed twice the `live` stamped values plus
+    /// [`COMPACT_SLACK`] (and none is running). True when one is running.
+    pub fn compaction_due(&mut self, live: u64) -> bool {
+        let live = usize::try_from(live).unwrap_or(usize::MAX);
+        if self.entries() > live.saturating_mul(2).saturating_add(COMPACT_SLACK) {
+            self.start_compaction();
+        }
+        self.compaction.is_some()
+    }
+
+    /// Starts a compaction (walking from the first bucket of database 0) unless one is running.
+    pub fn start_compaction(&mut self) {
+        if self.compaction.is_none() {
+            self.compaction = Some(Compaction {
+                db: 0,
+                bucket: 0,
+                remaining: None,
+            });
+        }
+    }
+
+    /// The next entries a compaction checks: `(db, bucket, keys)`, up to `limit`, taken out of the
+    /// registry; the caller pushes back (with [`push`](Self::push)) those still valid. `None` when the
+    /// compaction is over (every bucket present when it reached it was checked once). The kept
+    /// entries go to the back of their bucket, after those the walk counted, so each is checked once.
+    pub fn compact_batch(&mut self, limit: usize) -> Option<(usize, u64, Vec<Vec<u8>>)> {
+        loop {
+            let mut c = self.compaction?;
+            match c.remaining {
+                Some(n) if n > 0 => {
+                    let keys = self
+                        .regs
+                        .get_mut(c.db)
+                        .map(|r| r.take(c.bucket, limit.min(n)))
+                        .unwrap_or_default();
+                    c.remaining = if keys.is_empty() {
+                        Some(0)
+                    } else {
+                        Some(n - keys.len())
+                    };
+                    self.compaction = Some(c);
+                    if !keys.is_empty() {
+                        return Some((c.db, c.bucket, keys));
+                    }
+                }
+                done => {
+                    // The next bucket: after this one (or the first, at the start) in this database,
+                    // else the first of the next database that has entries.
+                    let from = if done.is_none() {
+                        Some(c.bucket)
+                    } else {
+                        c.bucket.checked_add(1)
+                    };
+                    let next = from
+                        .and_then(|f| self.regs.get(c.db).and_then(|r| r.bucket_from(f)))
+                        .map(|b| (c.db, b))
+                        .or_else(|| {
+                            (c.db + 1..self.regs.len()).find_map(|db| {
+                                self.regs
+                                    .get(db)
+                                    .and_then(|r| r.bucket_from(0))
+                                    .map(|b| (db, b))
+                            })
+                        });
+                    self.compaction = next.map(|(db, bucket)| Compaction {
+                        db,
+                        bucket,
+                        remaining: Some(self.regs.get(db).map_or(0, |r| r.bucket_len(bucket))),
+                    });
+                }
+            }
         }
     }
 
@@ -557,6 +684,7 @@ mod tests {
     fn cycle_plan() {
         let mut s = State {
             regs: Vec::new(),
+            compaction: None,
             counters: BTreeMap::new(),
             cycle: CycleStats::default(),
             dbnum: 0,
@@ -584,10 +712,10 @@ mod tests {
             "db: 0, active_expired_fields: 1, passive_expired_fields: 0\r\n\
              db: 3, active_expired_fields: 0, passive_expired_fields: 2\r\n"
         ));
-        s.register(2, b"k", Some(5));
+        s.push(2, 5, b"k");
         s.swap(2, 7);
         assert!(s.registry_if_any(2).is_none());
-        assert_eq!(s.registry(7).unwrap().get(b"k"), Some(5));
+        assert_eq!(s.take_due(7, u64::MAX, 10), Some((5, vec![b"k".to_vec()])));
         s.flush(None);
         assert!(s.registry_if_any(7).is_none());
     }
@@ -596,3 +724,7 @@ mod tests {
         s.info(&Config::default())
     }
 }
+
+#[cfg(test)]
+#[path = "registry_model_tests.rs"]
+mod registry_model_tests;

@@ -12,6 +12,8 @@ use crate::table::FieldTable;
 pub(crate) struct Big {
     pub(crate) table: FieldTable,
     pub(crate) expiry: FieldExpiry,
+    /// The registry bucket the value is registered under (see `registry`).
+    pub(crate) stamp: Option<u64>,
 }
 
 impl Big {
@@ -19,6 +21,7 @@ impl Big {
         Big {
             table: FieldTable::with_capacity(fields),
             expiry: FieldExpiry::with_capacity(expiring),
+            stamp: None,
         }
     }
 

@@ -70,15 +70,14 @@ fn finish_set(
     ctx: &Ctx,
     env: &Env,
     name: RawStr,
-    before: Option<u64>,
-    h: Option<&TairHash>,
+    h: Option<&mut TairHash>,
     event: &CStr,
     field: Arg,
     value: Arg,
     w: &Written,
     ttl: PropTtl,
 ) {
-    reregister(env, name, before, h);
+    reregister(env, name, h);
     ctx.notify_module(event, name);
     propagate_exhset(ctx, name, field, value, w.version, ttl);
 }
@@ -98,7 +97,6 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     let opts = SetOptions {
         condition: o.condition,
         version: o.version,
@@ -121,8 +119,7 @@ pub fn exhset(ctx: &Ctx, args: Args) -> CmdResult {
         ctx,
         &env,
         name,
-        before,
-        h.as_deref(),
+        h,
         c"exhset",
         Arg::Str(args.raw_arg(2)?),
         Arg::Str(args.raw_arg(3)?),
@@ -139,7 +136,6 @@ pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     let opts = SetOptions {
         condition: Condition::IfAbsent,
         version: VersionRule::Bump,
@@ -162,8 +158,7 @@ pub fn exhsetnx(ctx: &Ctx, args: Args) -> CmdResult {
         ctx,
         &env,
         name,
-        before,
-        h.as_deref(),
+        h,
         c"exhsetnx",
         Arg::Str(args.raw_arg(2)?),
         Arg::Str(args.raw_arg(3)?),
@@ -187,11 +182,10 @@ pub fn exhmset(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &names, write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     slot.hash().mset(&pairs, env.now).map_err(state_error)?;
     let h = slot.commit()?;
     ctx.reply_ok();
-    reregister(&env, name, before, h.as_deref());
+    reregister(&env, name, h);
     ctx.notify_module(c"exhmset", name);
     ctx.replicate_verbatim();
     Ok(())
@@ -226,14 +220,13 @@ pub fn exhmsetwithopts(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &names, write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     let written = slot
         .hash()
         .mset_with_options(&entries, env.now)
         .map_err(state_error)?;
     let h = slot.commit()?;
     ctx.reply_ok();
-    reregister(&env, name, before, h.as_deref());
+    reregister(&env, name, h);
     ctx.notify_module(c"exhmsetwithopts", name);
     for (j, w) in written.iter().enumerate() {
         let i = 2 + 4 * j;
@@ -269,13 +262,12 @@ fn expire_generic(
         ctx.reply_int(0);
         return Ok(());
     };
-    let before = h.earliest_due();
     let Some(w) = h.expire_at(field, at, rule, env.now).map_err(state_error)? else {
         ctx.reply_int(0);
         return Ok(());
     };
     ctx.reply_int(1);
-    reregister(&env, name, before, Some(h));
+    reregister(&env, name, Some(h));
     ctx.notify_module(event, name);
     replicate_args(
         ctx,
@@ -317,13 +309,12 @@ pub fn exhpersist(ctx: &Ctx, args: Args) -> CmdResult {
         ctx.reply_int(0);
         return Ok(());
     };
-    let before = h.earliest_due();
     if !h.persist(field, env.now) {
         ctx.reply_int(0);
         return Ok(());
     }
     ctx.reply_int(1);
-    reregister(&env, name, before, Some(h));
+    reregister(&env, name, Some(h));
     ctx.notify_module(c"exhpersist", name);
     ctx.replicate_verbatim();
     Ok(())
@@ -359,7 +350,6 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     let opts = IncrOptions {
         version: o.version,
         expiry: o.ttl.change(),
@@ -377,8 +367,7 @@ pub fn exhincrby(ctx: &Ctx, args: Args) -> CmdResult {
         ctx,
         &env,
         name,
-        before,
-        h.as_deref(),
+        h,
         c"exhincrby",
         Arg::Str(args.raw_arg(2)?),
         Arg::Bytes(text.as_bytes()),
@@ -405,7 +394,6 @@ pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
     let mut key = open_for_write(ctx, &env, args.raw_arg(1)?, &[field], write_extra())?;
     let name = key.name();
     let mut slot = Slot::of(&mut key)?;
-    let before = slot.hash().earliest_due();
     let opts = IncrOptions {
         version: o.version,
         expiry: o.ttl.change(),
@@ -422,8 +410,7 @@ pub fn exhincrbyfloat(ctx: &Ctx, args: Args) -> CmdResult {
         ctx,
         &env,
         name,
-        before,
-        h.as_deref(),
+        h,
         c"exhincrbyfloat",
         Arg::Str(args.raw_arg(2)?),
         Arg::Bytes(text.as_bytes()),
@@ -449,7 +436,6 @@ fn delete_generic(
         ctx.reply_int(0);
         return Ok(());
     };
-    let before = h.earliest_due();
     let deleted: Vec<usize> = fields
         .iter()
         .copied()
@@ -470,7 +456,7 @@ fn delete_generic(
     if emptied {
         delete_emptied(ctx, &env, &mut key);
     } else {
-        reregister(&env, name, before, Some(h));
+        reregister(&env, name, Some(h));
     }
     Ok(())
 }

@@ -8,20 +8,28 @@
 //! ```text
 //! tag       u8              TAG_COMPACT (a big value's block starts with TAG_BIG)
 //! length    LEB128          bytes of what follows (the content)
-//! header    LEB128          count << 1 | "some field may have an expiry"
-//!                           (count: fields stored, expired ones included)
+//! header    LEB128          count << 2 | STAMPED << 1 | EXPIRING
+//!                           (count: fields stored, expired ones included; EXPIRING: some field may
+//!                           have an expiry; STAMPED: the value is registered for active expiry)
+//! stamp     u40 LE          when STAMPED: the registry bucket the value is registered under
+//! base      u48 LE          when EXPIRING: the base time (ms) of the fields' expiries
 //! per field, in insertion order:
-//!   flags     u8            EXPIRY = 1, DUE = 2 (DUE implies EXPIRY), as in `field`
+//!   flags     u8            EXPIRY = 1, DUE = 2 (DUE implies EXPIRY), as in `field`; WIDE = 4
 //!   name len  LEB128
 //!   value len LEB128
 //!   version   LEB128
-//!   expiry    u64 LE        when EXPIRY: absolute Unix ms
+//!   expiry    i24 LE        when EXPIRY and not WIDE: expiry - base (within +-2^23 ms, 2.3 hours)
+//!             u64 LE        when EXPIRY and WIDE: absolute Unix ms
 //!   due       u64 LE        when DUE: the due time, only stored when it differs from the expiry
 //!   name bytes, value bytes
 //! ```
 //!
+//! The base is the expiry of the field that set EXPIRING (at most 2^48 - 1); it stays while the bit
+//! does (an entry is WIDE when its expiry is too far from it). The stamp and the base have fixed
+//! widths, so finding the first entry costs no decoding.
+//!
 //! A field of a 5-byte name and a 16-byte value costs 25 bytes (a listpack entry pair: 25), one with
-//! an expiry 33. Lookups walk the entries (at most `compact-max-entries`); a write rebuilds the buffer
+//! an expiry 28 (33 when WIDE). Lookups walk the entries (at most `compact-max-entries`); a write rebuilds the buffer
 //! in one exact allocation, or rewrites the entry in place when its encoded size is unchanged (an
 //! overwrite with a value of the same length). Decoding is safe Rust over the content slice: a step
 //! that would leave it (unreachable: only this file writes it) ends the walk. The `unsafe` of the file
@@ -36,6 +44,62 @@ use crate::field::Expiry;
 
 const FLAG_EXPIRY: u8 = 1;
 const FLAG_DUE: u8 = 2;
+const FLAG_WIDE: u8 = 4;
+
+/// The range of an expiry stored as a 3-byte delta from the base.
+const DELTA_MIN: i64 = -(1 << 23);
+const DELTA_MAX: i64 = (1 << 23) - 1;
+
+/// Bytes of an entry's times, by its flags (EXPIRY, DUE, WIDE).
+const TIMES_LEN: [usize; 8] = [0, 3, 8, 11, 0, 8, 8, 16];
+
+fn times_len(flags: u8) -> usize {
+    TIMES_LEN.get(usize::from(flags & 7)).copied().unwrap_or(0)
+}
+
+/// `at - base` when it fits the 3-byte delta (modulo 2^64, as decoding adds it back).
+fn delta(at: u64, base: u64) -> Option<i32> {
+    let d = at.wrapping_sub(base) as i64;
+    if (DELTA_MIN..=DELTA_MAX).contains(&d) {
+        Some(d as i32)
+    } else {
+        None
+    }
+}
+
+/// The header word: `count << 2 | STAMPED << 1 | EXPIRING`.
+fn head_word(count: usize, stamped: bool, expiring: bool) -> u64 {
+    ((count as u64) << 2) | (u64::from(stamped) << 1) | u64::from(expiring)
+}
+
+/// Bytes of the stamp and of the base.
+const STAMP_LEN: usize = 5;
+const BASE_LEN: usize = 6;
+/// The largest stamp (`registry::bucket_of` never exceeds it).
+pub(crate) const MAX_STAMP: u64 = (1 << 40) - 1;
+/// The largest base.
+const MAX_BASE: u64 = (1 << 48) - 1;
+
+/// Bytes of the header, the stamp and the base.
+fn head_len(count: usize, stamp: Option<u64>, base: Option<u64>) -> usize {
+    varint_len(head_word(count, stamp.is_some(), base.is_some()))
+        + if stamp.is_some() { STAMP_LEN } else { 0 }
+        + if base.is_some() { BASE_LEN } else { 0 }
+}
+
+/// Reads the 5-byte stamp at `pos`.
+fn get_u40(buf: &[u8], pos: usize) -> Option<u64> {
+    let b: [u8; STAMP_LEN] = buf.get(pos..pos.checked_add(STAMP_LEN)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], 0, 0, 0]))
+}
+
+/// Reads the 6-byte base at `pos`.
+fn get_u48(buf: &[u8], pos: usize) -> Option<u64> {
+    let b: [u8; BASE_LEN] = buf.get(pos..pos.checked_add(BASE_LEN)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes([
+        b[0], b[1], b[2], b[3], b[4], b[5], 0, 0,
+    ]))
+}
 
 /// Default of `tairhash.compact-max-entries` (chosen by measurement, README-encoding.md).
 pub const DEFAULT_MAX_ENTRIES: usize = 64;
@@ -106,14 +170,6 @@ fn varint_len(mut v: u64) -> usize {
     n
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// Reads a LEB128 number at `*pos`; `None` past the end (or past 10 bytes).
 fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *buf.get(*pos)?;
@@ -148,6 +204,32 @@ fn fast_varint(buf: &[u8], pos: &mut usize) -> Option<usize> {
     usize::try_from(get_varint(buf, pos)?).ok()
 }
 
+/// Reads a 3-byte little-endian signed delta.
+fn get_i24(buf: &[u8], pos: &mut usize) -> Option<i32> {
+    let end = pos.checked_add(3)?;
+    let b: [u8; 3] = buf.get(*pos..end)?.try_into().ok()?;
+    *pos = end;
+    Some(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8)
+}
+
+/// An expiry read at `*pos` with `flags`, relative to `base` unless WIDE.
+fn get_expiry(buf: &[u8], pos: &mut usize, flags: u8, base: u64) -> Option<Expiry> {
+    if flags & FLAG_EXPIRY == 0 {
+        return None;
+    }
+    let at = if flags & FLAG_WIDE != 0 {
+        get_u64(buf, pos)?
+    } else {
+        base.wrapping_add_signed(i64::from(get_i24(buf, pos)?))
+    };
+    let due = if flags & FLAG_DUE != 0 {
+        get_u64(buf, pos)?
+    } else {
+        at
+    };
+    Some(Expiry { at, due })
+}
+
 fn get_u64(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let end = pos.checked_add(8)?;
     let b: [u8; 8] = buf.get(*pos..end)?.try_into().ok()?;
@@ -155,45 +237,51 @@ fn get_u64(buf: &[u8], pos: &mut usize) -> Option<u64> {
     Some(u64::from_le_bytes(b))
 }
 
-fn flags_of(expiry: Option<Expiry>) -> u8 {
+/// The flags of an entry with `expiry`, its expiry stored relative to `base` (`None`: no base yet,
+/// only for an entry without expiry).
+fn flags_of(expiry: Option<Expiry>, base: Option<u64>) -> u8 {
     match expiry {
         None => 0,
-        Some(e) if e.due == e.at => FLAG_EXPIRY,
-        Some(_) => FLAG_EXPIRY | FLAG_DUE,
+        Some(e) => {
+            let due = if e.due == e.at { 0 } else { FLAG_DUE };
+            let wide = match base.and_then(|b| delta(e.at, b)) {
+                Some(_) => 0,
+                None => FLAG_WIDE,
+            };
+            FLAG_EXPIRY | due | wide
+        }
     }
 }
 
-/// Encoded size of an entry.
-fn entry_len(name: &[u8], value: &[u8], version: u64, expiry: Option<Expiry>) -> usize {
-    let f = flags_of(expiry);
+/// Encoded size of an entry (its expiry relative to `base`).
+fn entry_len(
+    name: &[u8],
+    value: &[u8],
+    version: u64,
+    expiry: Option<Expiry>,
+    base: Option<u64>,
+) -> usize {
+    let f = flags_of(expiry, base);
     1 + varint_len(name.len() as u64)
         + varint_len(value.len() as u64)
         + varint_len(version)
-        + if f & FLAG_EXPIRY != 0 { 8 } else { 0 }
-        + if f & FLAG_DUE != 0 { 8 } else { 0 }
+        + times_len(f)
         + name.len()
         + value.len()
 }
 
-/// Decodes the entry starting at `pos`.
-fn decode(buf: &[u8], start: usize) -> Option<Entry<'_>> {
+/// Decodes the entry starting at `pos` (expiries relative to `base`).
+fn decode(buf: &[u8], start: usize, base: u64) -> Option<Entry<'_>> {
     let mut pos = start;
     let flags = *buf.get(pos)?;
     pos += 1;
     let nlen = fast_varint(buf, &mut pos)?;
     let vlen = fast_varint(buf, &mut pos)?;
     let version = get_varint(buf, &mut pos)?;
-    let expiry = if flags & FLAG_EXPIRY != 0 {
-        let at = get_u64(buf, &mut pos)?;
-        let due = if flags & FLAG_DUE != 0 {
-            get_u64(buf, &mut pos)?
-        } else {
-            at
-        };
-        Some(Expiry { at, due })
-    } else {
-        None
-    };
+    let expiry = get_expiry(buf, &mut pos, flags, base);
+    if flags & FLAG_EXPIRY != 0 && expiry.is_none() {
+        return None;
+    }
     let name_end = pos.checked_add(nlen)?;
     let end = name_end.checked_add(vlen)?;
     Some(Entry {
@@ -377,6 +465,7 @@ unsafe impl Sync for Compact {}
 pub(crate) struct Iter<'a> {
     buf: &'a [u8],
     pos: usize,
+    base: u64,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -386,7 +475,7 @@ impl<'a> Iterator for Iter<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let e = decode(self.buf, self.pos)?;
+        let e = decode(self.buf, self.pos, self.base)?;
         self.pos = e.span.1;
         Some(e)
     }
@@ -415,12 +504,7 @@ fn skim(buf: &[u8], start: usize) -> Option<Skim> {
     }
     pos += 1;
     let times = pos;
-    if flags & FLAG_EXPIRY != 0 {
-        pos += 8;
-    }
-    if flags & FLAG_DUE != 0 {
-        pos += 8;
-    }
+    pos += times_len(flags);
     let name_end = pos.checked_add(nlen)?;
     Some(Skim {
         flags,
@@ -431,40 +515,124 @@ fn skim(buf: &[u8], start: usize) -> Option<Skim> {
 }
 
 impl Skim {
-    fn due(&self, buf: &[u8]) -> Option<u64> {
-        if self.flags & FLAG_EXPIRY == 0 {
-            return None;
-        }
+    fn due(&self, buf: &[u8], base: u64) -> Option<u64> {
         let mut at = self.times;
-        if self.flags & FLAG_DUE != 0 {
-            at += 8;
+        match self.flags & (FLAG_EXPIRY | FLAG_DUE | FLAG_WIDE) {
+            0 => None,
+            FLAG_EXPIRY => Some(base.wrapping_add_signed(i64::from(get_i24(buf, &mut at)?))),
+            f => {
+                // The due time when stored apart, else the wide expiry.
+                if f & FLAG_DUE != 0 {
+                    at += if f & FLAG_WIDE != 0 { 8 } else { 3 };
+                }
+                get_u64(buf, &mut at)
+            }
         }
-        get_u64(buf, &mut at)
     }
 }
 
-/// The header: `count << 1 | maybe-expiring` as LEB128. The low bit is set while some entry may have
-/// an expiry (set by every write of one, cleared when a rebuild finds none), so a value without
-/// expiring fields answers "earliest due" and "count due" without a walk.
+/// The header: `count << 2 | STAMPED << 1 | EXPIRING` as LEB128, then the stamp and the base. The
+/// EXPIRING bit is set while some entry may have an expiry (set by every write of one, cleared when a
+/// rebuild finds none), so a value without expiring fields answers "earliest due" and "count due"
+/// without a walk.
 struct Header {
     count: usize,
     expiring: bool,
+    /// Where the stamp is, when STAMPED.
+    stamp_at: Option<usize>,
+    /// The base of the expiries (0 when not EXPIRING).
+    base: u64,
     first: usize,
+}
+
+impl Header {
+    fn base(&self) -> Option<u64> {
+        self.expiring.then_some(self.base)
+    }
 }
 
 impl Compact {
     fn header(&self) -> Header {
+        let buf = self.buf();
         let mut pos = 0;
-        let h = get_varint(self.buf(), &mut pos).unwrap_or(0);
+        let h = get_varint(buf, &mut pos).unwrap_or(0);
+        let stamp_at = pos;
+        if h & 2 != 0 {
+            pos += STAMP_LEN;
+        }
+        let base = if h & 1 != 0 {
+            pos += BASE_LEN;
+            get_u48(buf, pos - BASE_LEN).unwrap_or(0)
+        } else {
+            0
+        };
         Header {
-            count: usize::try_from(h >> 1).unwrap_or(0),
+            count: usize::try_from(h >> 2).unwrap_or(0),
             expiring: h & 1 != 0,
+            stamp_at: (h & 2 != 0).then_some(stamp_at),
+            base,
             first: pos,
         }
     }
 
+    /// The stamp, from a header of this block.
+    fn stamp_of(&self, h: &Header) -> Option<u64> {
+        get_u40(self.buf(), h.stamp_at?)
+    }
+
+    /// The registry bucket the value is registered under (see `registry`).
+    pub(crate) fn stamp(&self) -> Option<u64> {
+        let buf = self.buf();
+        if buf.first().is_some_and(|b| b & 2 != 0) {
+            let mut pos = 0;
+            get_varint(buf, &mut pos)?;
+            get_u40(buf, pos)
+        } else {
+            None
+        }
+    }
+
+    /// Sets or clears the stamp (at most [`MAX_STAMP`]; in place when there was one).
+    pub(crate) fn set_stamp(&mut self, stamp: Option<u64>) {
+        let stamp = stamp.map(|s| s.min(MAX_STAMP));
+        let h = self.header();
+        let old = self.stamp_of(&h);
+        if old == stamp {
+            return;
+        }
+        if let (Some(at), Some(new)) = (h.stamp_at, stamp) {
+            let b = new.to_le_bytes();
+            if let (Some(dst), Some(src)) = (
+                self.buf_mut().get_mut(at..at + STAMP_LEN),
+                b.get(..STAMP_LEN),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            return;
+        }
+        if h.count == 0 && stamp.is_none() {
+            *self = Compact::default();
+            return;
+        }
+        let base = h.base();
+        let rest = self.buf().get(h.first..).unwrap_or_default();
+        let total = head_len(h.count, stamp, base) + rest.len();
+        let mut new = Compact {
+            raw: Self::alloc_block(total),
+        };
+        let mut w = SliceWriter {
+            buf: new.buf_mut(),
+            len: 0,
+        };
+        w.head(h.count, stamp, base);
+        w.push(rest);
+        std::mem::swap(self, &mut new);
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.header().count
+        let mut pos = 0;
+        let h = get_varint(self.buf(), &mut pos).unwrap_or(0);
+        usize::try_from(h >> 2).unwrap_or(0)
     }
 
     /// False when no field has an expiry (the header bit; true may be stale after an expiry went).
@@ -478,9 +646,11 @@ impl Compact {
     }
 
     pub(crate) fn iter(&self) -> Iter<'_> {
+        let h = self.header();
         Iter {
             buf: self.buf(),
-            pos: self.header().first,
+            pos: h.first,
+            base: h.base,
         }
     }
 
@@ -501,8 +671,13 @@ impl Compact {
     /// Where the stored field `name` starts. Compares only names of the same length. Entries whose
     /// lengths take one byte each (the usual case) are stepped over without a call.
     fn find(&self, name: &[u8]) -> Option<usize> {
+        self.find_from(self.header().first, name)
+    }
+
+    /// [`find`](Self::find) from the first entry at `first`.
+    fn find_from(&self, first: usize, name: &[u8]) -> Option<usize> {
         let buf: &[u8] = self.buf();
-        let mut pos = self.header().first;
+        let mut pos = first;
         while let Some(&flags) = buf.get(pos) {
             let (name_at, nlen, vlen) = match buf.get(pos + 1..pos + 3) {
                 Some(&[a, b]) if (a | b) < 0x80 => {
@@ -511,13 +686,7 @@ impl Compact {
                     while buf.get(p).is_some_and(|x| x & 0x80 != 0) {
                         p += 1;
                     }
-                    (
-                        p + 1
-                            + 8 * usize::from(flags & FLAG_EXPIRY)
-                            + 4 * usize::from(flags & FLAG_DUE),
-                        usize::from(a),
-                        usize::from(b),
-                    )
+                    (p + 1 + times_len(flags), usize::from(a), usize::from(b))
                 }
                 _ => {
                     let s = skim(buf, pos)?;
@@ -538,13 +707,15 @@ impl Compact {
 
     /// The stored field `name`.
     pub(crate) fn get(&self, name: &[u8]) -> Option<Entry<'_>> {
-        decode(self.buf(), self.find(name)?)
+        let h = self.header();
+        decode(self.buf(), self.find_from(h.first, name)?, h.base)
     }
 
     /// Replaces the bytes `range` of the buffer by `entry` (encoded), with `count` fields after it.
     fn splice(&mut self, count: usize, range: Range<usize>, entry: Option<NewEntry<'_>>) {
         let h = self.header();
-        if count == 0 {
+        let stamp = self.stamp_of(&h);
+        if count == 0 && stamp.is_none() {
             *self = Compact::default();
             return;
         }
@@ -568,9 +739,14 @@ impl Compact {
                 };
                 kept(before) || kept(after)
             });
-        let head = ((count as u64) << 1) | u64::from(expiring);
-        let new_len = entry.map_or(0, |(n, v, ver, e)| entry_len(n, v, ver, e));
-        let total = varint_len(head) + before.len() + new_len + after.len();
+        // The base stays while EXPIRING does; a first expiring entry brings its own.
+        let base = match (expiring, h.expiring) {
+            (false, _) => None,
+            (true, true) => Some(h.base),
+            (true, false) => entry.and_then(|e| e.3).map(|e| e.at.min(MAX_BASE)),
+        };
+        let new_len = entry.map_or(0, |(n, v, ver, e)| entry_len(n, v, ver, e, base));
+        let total = head_len(count, stamp, base) + before.len() + new_len + after.len();
         let mut new = Compact {
             raw: Self::alloc_block(total),
         };
@@ -578,10 +754,10 @@ impl Compact {
             buf: new.buf_mut(),
             len: 0,
         };
-        w.varint(head);
+        w.head(count, stamp, base);
         w.push(before);
         if let Some((n, v, ver, e)) = entry {
-            w.entry_head(n.len(), v.len(), ver, e);
+            w.entry_head(n.len(), v.len(), ver, e, base);
             w.push(n);
             w.push(v);
         }
@@ -605,8 +781,9 @@ impl Compact {
     /// The stored field `name` and where it starts (for [`write_at`](Self::write_at)): one walk
     /// for a read-then-write.
     pub(crate) fn lookup(&self, name: &[u8]) -> (Option<usize>, Option<Entry<'_>>) {
-        let at = self.find(name);
-        (at, at.and_then(|p| decode(self.buf(), p)))
+        let h = self.header();
+        let at = self.find_from(h.first, name);
+        (at, at.and_then(|p| decode(self.buf(), p, h.base)))
     }
 
     /// [`write`](Self::write) of a field that [`lookup`](Self::lookup) found at `at` (or not:
@@ -620,7 +797,7 @@ impl Compact {
         expiry: Option<Expiry>,
     ) {
         let h = self.header();
-        let Some(old) = at.and_then(|at| decode(self.buf(), at)) else {
+        let Some(old) = at.and_then(|at| decode(self.buf(), at, h.base)) else {
             let end = self.buf().len().max(h.first);
             self.splice(
                 h.count + 1,
@@ -631,11 +808,13 @@ impl Compact {
         };
         let (start, end) = old.span;
         let value_len = value.map_or(old.value.len(), <[u8]>::len);
-        let header_len = entry_len(name, &[], version, expiry) - name.len();
+        let header_len = entry_len(name, &[], version, expiry, h.base()) - name.len();
         let old_header_len = (end - start)
             .saturating_sub(old.name.len())
             .saturating_sub(old.value.len());
-        if header_len == old_header_len && value_len == old.value.len() {
+        // An expiry in a value without a base needs one: a rebuild.
+        let has_base = expiry.is_none() || h.expiring;
+        if has_base && header_len == old_header_len && value_len == old.value.len() {
             // The same head size and value length, so the name and the value stay where they are:
             // rewrite the entry's head (and the value, if given) in place, without an allocation.
             // (Only the same total size is not enough: a head that loses its expiry and a value 8
@@ -645,7 +824,7 @@ impl Compact {
                 buf: &mut head,
                 len: 0,
             };
-            w.entry_head(name.len(), value_len, version, expiry);
+            w.entry_head(name.len(), value_len, version, expiry, h.base());
             let head_len = w.len;
             if let (Some(dst), Some(src)) = (
                 self.buf_mut().get_mut(start..start + head_len),
@@ -657,14 +836,6 @@ impl Compact {
                 let at = start + header_len + name.len();
                 if let Some(dst) = self.buf_mut().get_mut(at..at + v.len()) {
                     dst.copy_from_slice(v);
-                }
-            }
-            if expiry.is_some() && !h.expiring {
-                let head = ((h.count as u64) << 1) | 1;
-                let mut b = Vec::with_capacity(10);
-                put_varint(&mut b, head);
-                if let Some(dst) = self.buf_mut().get_mut(..b.len()) {
-                    dst.copy_from_slice(&b);
                 }
             }
             return;
@@ -716,7 +887,7 @@ impl Compact {
             return 0;
         }
         self.skims(h.first)
-            .filter(|s| s.due(self.buf()).is_some_and(|d| d <= threshold))
+            .filter(|s| s.due(self.buf(), h.base).is_some_and(|d| d <= threshold))
             .count()
     }
 
@@ -728,7 +899,7 @@ impl Compact {
         }
         let buf: &[u8] = self.buf();
         self.skims(h.first)
-            .filter_map(|s| Some((s.due(buf)?, buf.get(s.name.0..s.name.1)?)))
+            .filter_map(|s| Some((s.due(buf, h.base)?, buf.get(s.name.0..s.name.1)?)))
             .min()
     }
 }
@@ -755,14 +926,40 @@ impl SliceWriter<'_> {
         self.push(&[v as u8]);
     }
 
-    fn entry_head(&mut self, nlen: usize, vlen: usize, version: u64, expiry: Option<Expiry>) {
-        let f = flags_of(expiry);
+    /// The header word, the stamp and the base.
+    fn head(&mut self, count: usize, stamp: Option<u64>, base: Option<u64>) {
+        self.varint(head_word(count, stamp.is_some(), base.is_some()));
+        if let Some(s) = stamp {
+            let b = s.min(MAX_STAMP).to_le_bytes();
+            self.push(b.get(..STAMP_LEN).unwrap_or_default());
+        }
+        if let Some(base) = base {
+            let b = base.min(MAX_BASE).to_le_bytes();
+            self.push(b.get(..BASE_LEN).unwrap_or_default());
+        }
+    }
+
+    fn entry_head(
+        &mut self,
+        nlen: usize,
+        vlen: usize,
+        version: u64,
+        expiry: Option<Expiry>,
+        base: Option<u64>,
+    ) {
+        let f = flags_of(expiry, base);
         self.push(&[f]);
         self.varint(nlen as u64);
         self.varint(vlen as u64);
         self.varint(version);
         if let Some(e) = expiry {
-            self.push(&e.at.to_le_bytes());
+            match base.and_then(|b| delta(e.at, b)) {
+                Some(d) if f & FLAG_WIDE == 0 => {
+                    let b = d.to_le_bytes();
+                    self.push(&[b[0], b[1], b[2]]);
+                }
+                _ => self.push(&e.at.to_le_bytes()),
+            }
             if f & FLAG_DUE != 0 {
                 self.push(&e.due.to_le_bytes());
             }
@@ -824,6 +1021,107 @@ mod tests {
         }
         assert_eq!(c.len(), 200);
         assert_eq!(c.get(&199u32.to_le_bytes()).unwrap().value, b"v");
+    }
+
+    /// Expiries are 3-byte deltas from the base (WIDE beyond +-2^23 ms, either side), the stamp and
+    /// the base live in the header, and every rebuild keeps them: the bench's key of three fields
+    /// with a TTL, registered, fits the 64-byte allocator class.
+    #[test]
+    fn base_deltas_and_stamp() {
+        let t = 1_765_000_000_000u64;
+        let ex = |at| Some(Expiry { at, due: at });
+        let mut c = Compact::default();
+        c.write(b"f1", Some(b"value01"), 1, ex(t));
+        c.set_stamp(Some(t / 128));
+        c.write(b"f2", Some(b"value02"), 1, ex(t + 3));
+        c.write(b"f3", Some(b"value03"), 1, ex(t - 5_000));
+        // tag, length, header, stamp (5), base (6), 3 x (flags, 3 lengths, delta (3), name, value)
+        assert_eq!(c.bytes(), 2 + 1 + 5 + 6 + 3 * 16);
+        assert!(c.bytes() <= 64);
+        assert_eq!(c.stamp(), Some(t / 128));
+        assert_eq!(c.earliest(), Some((t - 5_000, &b"f3"[..])));
+        // Far from the base either way, the epoch, the maximum, a due time apart: WIDE entries.
+        let far = (1u64 << 23) + 1;
+        let cases = [
+            (
+                b"w1",
+                Expiry {
+                    at: t + far,
+                    due: t + far,
+                },
+            ),
+            (
+                b"w2",
+                Expiry {
+                    at: t - far,
+                    due: t - far,
+                },
+            ),
+            (b"w3", Expiry { at: 1, due: t }),
+            (
+                b"w4",
+                Expiry {
+                    at: u64::MAX,
+                    due: u64::MAX,
+                },
+            ),
+            (
+                b"d1",
+                Expiry {
+                    at: t + (1 << 23) - 1,
+                    due: t + (1 << 23) - 1,
+                },
+            ),
+            (
+                b"d2",
+                Expiry {
+                    at: t - (1 << 23),
+                    due: t - (1 << 23),
+                },
+            ),
+        ];
+        for (n, e) in cases {
+            c.write(n, Some(b"v"), 2, Some(e));
+        }
+        for (n, e) in cases {
+            assert_eq!(c.get(n).unwrap().expiry, Some(e), "{n:?}");
+        }
+        assert_eq!(c.get(b"f2").unwrap().expiry, ex(t + 3));
+        assert_eq!(c.count_due(t), 5);
+        assert_eq!(c.expiring_len(), 9);
+        // In place: same delta width, same value length.
+        let before = c.bytes();
+        c.write(b"f2", Some(b"VALUE02"), 3, ex(t + 1_000));
+        assert_eq!(c.bytes(), before);
+        assert_eq!(c.get(b"f2").unwrap().expiry, ex(t + 1_000));
+        // The stamp: rewritten in place, cleared, set again; the largest one.
+        c.set_stamp(Some(t / 128 - 1));
+        assert_eq!((c.stamp(), c.bytes()), (Some(t / 128 - 1), before));
+        c.set_stamp(Some(3));
+        assert_eq!((c.stamp(), c.bytes()), (Some(3), before));
+        c.set_stamp(None);
+        assert_eq!((c.stamp(), c.bytes()), (None, before - 5));
+        c.set_stamp(Some(u64::MAX));
+        assert_eq!(c.stamp(), Some(MAX_STAMP));
+        c.set_stamp(Some(9));
+        // Losing every expiry drops the base; removing every field keeps the stamp.
+        for n in [&b"w1"[..], b"w2", b"w3", b"w4", b"d1", b"d2", b"f1", b"f3"] {
+            assert!(c.remove(n));
+        }
+        c.write(b"f2", None, 4, None);
+        assert!(!c.may_expire());
+        assert_eq!(c.bytes(), 2 + 1 + 5 + (4 + 2 + 7));
+        assert_eq!(c.stamp(), Some(9));
+        assert_eq!(c.get(b"f2").unwrap().value, b"VALUE02");
+        assert!(c.remove(b"f2"));
+        assert_eq!((c.len(), c.stamp(), c.bytes()), (0, Some(9), 8));
+        // A new expiry brings a new base.
+        c.write(b"n", Some(b""), 1, ex(5));
+        assert_eq!(c.get(b"n").unwrap().expiry, ex(5));
+        assert_eq!(c.stamp(), Some(9));
+        c.set_stamp(None);
+        assert!(c.remove(b"n"));
+        assert!(c.is_shared_empty());
     }
 
     /// Found by the fuzzer (tairhash_model): an entry of the same total size but another head size

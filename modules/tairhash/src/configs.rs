@@ -156,7 +156,7 @@ pub static CONFIGS: [ConfigDef; 9] = [
 
 /// `INFO tairhash` (the server prefixes each name with `tairhash_`; `keys` and `memory` come from
 /// tair-common).
-pub static INFO: [InfoField; 6] = [
+pub static INFO: [InfoField; 9] = [
     InfoField {
         name: "expired_fields_active",
         value: || InfoValue::Uint(active::stats::expired_active()),
@@ -180,5 +180,19 @@ pub static INFO: [InfoField; 6] = [
     InfoField {
         name: "keys_big",
         value: || InfoValue::Uint(crate::hash::census::big()),
+    },
+    // The expiry registries: entries (valid and stale), the values registered (the valid entries
+    // there can be), and the registries' bytes.
+    InfoField {
+        name: "expiry_registry_entries",
+        value: || InfoValue::Uint(active::with(|s| s.entries() as u64).unwrap_or(0)),
+    },
+    InfoField {
+        name: "expiry_registry_keys",
+        value: || InfoValue::Uint(crate::hash::stamps::live()),
+    },
+    InfoField {
+        name: "expiry_registry_memory",
+        value: || InfoValue::Uint(active::with(|s| s.registry_bytes() as u64).unwrap_or(0)),
     },
 ];

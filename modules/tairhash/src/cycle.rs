@@ -4,10 +4,14 @@
 //!
 //! A cycle runs every `active_expire_period` ms on a primary that is not loading and whose
 //! replication is not paused (replicas never expire by themselves; their primary's `EXHDEL`s do). It
-//! visits databases as `State::plan` says, takes the registry's keys due at least [`GRACE_MS`] ago,
-//! checks each against the value really stored, removes its due fields in chunks of [`CHUNK`] with the
-//! effects of §5.3, and stops when the time budget (`active_expire_cycle_ms`) or the field limit
-//! (`active_expire_keys_per_loop`) is spent. It never looks at a key or field that is not due.
+//! visits databases as `State::plan` says, takes the entries of the registry's buckets that ended at
+//! least [`GRACE_MS`] ago, drops the stale ones (the key no longer holds a value stamped with that
+//! bucket), removes each valid key's due fields in chunks of [`CHUNK`] with the effects of §5.3,
+//! registers the key again at its new earliest due time, and stops when the time budget
+//! (`active_expire_cycle_ms`) or the field limit (`active_expire_keys_per_loop`) is spent. It never
+//! looks at a field that is not due, nor at a key without an entry in a due bucket. What is left of
+//! the budget goes to compacting the registries when stale entries pile up (also on replicas, which
+//! never expire by themselves).
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +23,7 @@ use tair_common::events::{
 };
 use tair_common::{Ctx, RawStr};
 
-use crate::access::{expired_removed, peek_earliest, selected_db};
+use crate::access::{expired_removed, peek_earliest, register_anew, selected_db};
 use crate::active::{self, config, Removal, GRACE_MS};
 use crate::TairHash;
 
@@ -78,16 +82,27 @@ fn probe_dbnum(ctx: &Ctx) -> usize {
     ok.max(1)
 }
 
+/// The stamp of the tairhash stored under `key` in the selected database, looked up without side
+/// effects; `None` if the key is missing, holds another type or is not registered.
+fn peek_stamp(ctx: &Ctx, key: RawStr) -> Option<u64> {
+    let k = ctx.open_read_quiet(key);
+    let stamp = k
+        .value::<TairHash>()
+        .ok()
+        .flatten()
+        .and_then(TairHash::stamp);
+    stamp
+}
+
 /// Expires the due fields of database `db`; false when the budget ran out there.
 fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool {
     let mut selected = false;
     loop {
-        let keys = active::with(|s| {
-            s.registry_if_any(db)
-                .map(|r| r.due_keys(threshold, KEYS_PER_FETCH))
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+        let Some((bucket, keys)) =
+            active::with(|s| s.take_due(db, threshold, KEYS_PER_FETCH)).flatten()
+        else {
+            return true;
+        };
         if keys.is_empty() {
             return true;
         }
@@ -98,15 +113,12 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
             }
             selected = true;
         }
-        for k in keys {
+        let mut keys = keys.into_iter();
+        while let Some(k) = keys.next() {
             let name = OwnedString::new(&k);
-            // Verify the hint before opening the key for writing.
-            match peek_earliest(ctx, name.as_ptr()) {
-                Some(t) if t <= threshold => {}
-                other => {
-                    active::with(|s| s.register(db, &k, other));
-                    continue;
-                }
+            // A stale entry (the key holds no value registered under this bucket) is dropped.
+            if peek_stamp(ctx, name.as_ptr()) != Some(bucket) {
+                continue;
             }
             let mut key = ctx.open_write(name.as_ptr());
             loop {
@@ -124,33 +136,86 @@ fn expire_db(ctx: &Ctx, db: usize, threshold: u64, budget: &mut Budget) -> bool 
                     break;
                 }
             }
-            // Whatever happened, the entry now says what the key holds (progress is guaranteed:
-            // it is due later than `threshold`, or gone).
-            let earliest = match key.value::<TairHash>() {
-                Ok(Some(h)) => h.earliest_due(),
-                _ => None,
-            };
-            active::with(|s| s.register(db, &k, earliest));
+            // The entry was taken: the key is registered again at what it now holds (progress is
+            // guaranteed: its fields are due later than `threshold`, or it is gone, or the budget
+            // ran out and the rest waits in the registry).
+            if let Ok(Some(h)) = key.value_mut::<TairHash>() {
+                register_anew(db, &k, h);
+            }
             drop(key);
             if budget.exhausted() {
+                // The entries taken but not looked at go back (at the bucket's end).
+                let rest: Vec<Vec<u8>> = keys.collect();
+                active::with(|s| rest.iter().for_each(|k| s.push(db, bucket, k)));
                 return false;
             }
         }
     }
 }
 
-/// One active-expiry cycle.
-fn cycle(ctx: &Ctx) {
-    if !active::settings::enable_active_expire() {
+/// Entries a compaction step checks at a time.
+const COMPACT_BATCH: usize = 128;
+
+/// Drops stale registry entries while a compaction is due and the time budget lasts (see
+/// `State::compact_batch`). Touches module memory only; runs on replicas too.
+fn compact(ctx: &Ctx, budget: &Budget) {
+    let live = crate::hash::stamps::live();
+    if active::with(|s| s.compaction_due(live)) != Some(true) {
         return;
     }
+    let orig = selected_db(ctx);
+    let mut selected = usize::MAX;
+    while budget.started.elapsed() < budget.time {
+        let Some((db, bucket, keys)) = active::with(|s| s.compact_batch(COMPACT_BATCH)).flatten()
+        else {
+            break;
+        };
+        if selected != db {
+            if !select_db(ctx, db) {
+                continue;
+            }
+            selected = db;
+        }
+        let kept: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|k| peek_stamp(ctx, OwnedString::new(k).as_ptr()) == Some(bucket))
+            .collect();
+        active::with(|s| kept.iter().for_each(|k| s.push(db, bucket, k)));
+    }
+    if orig != usize::MAX {
+        select_db(ctx, orig);
+    }
+}
+
+/// One active-expiry cycle, then registry compaction with what is left of its time budget.
+fn cycle(ctx: &Ctx) {
     let flags = ctx.flags();
-    let idle = flag::REPLICA | flag::LOADING | flag::ASYNC_LOADING;
-    if flags & idle != 0 || ctx.avoid_replica_traffic() {
+    if flags & (flag::LOADING | flag::ASYNC_LOADING) != 0 {
         return;
     }
     let cfg = config();
     let started = Instant::now();
+    let mut budget = Budget {
+        started,
+        time: Duration::from_millis(cfg.cycle_budget_ms()),
+        fields_left: match cfg.active_expire_keys_per_loop {
+            0 => u64::MAX,
+            n => n,
+        },
+    };
+    let expires = active::settings::enable_active_expire()
+        && flags & flag::REPLICA == 0
+        && !ctx.avoid_replica_traffic();
+    if expires {
+        expire(ctx, &mut budget);
+    }
+    compact(ctx, &budget);
+}
+
+/// The active expiry of one cycle (§5.2).
+fn expire(ctx: &Ctx, budget: &mut Budget) {
+    let cfg = config();
+    let started = budget.started;
     let threshold = ctx.now_ms().saturating_sub(GRACE_MS);
     let Ok(threshold) = u64::try_from(threshold) else {
         return;
@@ -160,18 +225,10 @@ fn cycle(ctx: &Ctx) {
         active::with(|s| s.set_dbnum(n));
     }
     let plan = active::with(|s| s.plan(cfg.active_expire_dbs_per_loop)).unwrap_or_default();
-    let mut budget = Budget {
-        started,
-        time: Duration::from_millis(cfg.cycle_budget_ms()),
-        fields_left: match cfg.active_expire_keys_per_loop {
-            0 => u64::MAX,
-            n => n,
-        },
-    };
     let (mut stopped, mut last) = (None, None);
     for db in plan {
         last = Some(db);
-        if !expire_db(ctx, db, threshold, &mut budget) {
+        if !expire_db(ctx, db, threshold, budget) {
             stopped = Some(db);
             break;
         }
@@ -205,15 +262,22 @@ fn on_timer(ctx: &Ctx) {
     arm(ctx);
 }
 
-/// Re-reads what `key` (in the callback's selected database) holds into its registry.
+/// Registers what `key` (in the callback's selected database) holds under its name: the key was
+/// loaded, restored, copied, or moved there. (Opening it for writing changes nothing the server sees:
+/// the module loads with `NO_IMPLICIT_SIGNAL_MODIFIED`, and only the value's stamp is written.)
 fn refresh(ctx: &Ctx, key: RawStr) {
     let db = selected_db(ctx);
     let k = str_bytes(key);
     // A copy: the `loaded` event passes a key object on the server's stack, which opening a key
     // would try to retain (a server assertion).
     let name = OwnedString::new(k);
-    let earliest = peek_earliest(ctx, name.as_ptr());
-    active::with(|s| s.register(db, k, earliest));
+    if peek_earliest(ctx, name.as_ptr()).is_none() {
+        return;
+    }
+    let mut w = ctx.open_write(name.as_ptr());
+    if let Ok(Some(h)) = w.value_mut::<TairHash>() {
+        register_anew(db, k, h);
+    }
 }
 
 fn on_keyspace(ctx: &Ctx, event: &[u8], key: RawStr) {
@@ -221,8 +285,9 @@ fn on_keyspace(ctx: &Ctx, event: &[u8], key: RawStr) {
         // During an asynchronous load the loaded keys are not in the live keyspace yet; the
         // registries are rebuilt when the load completes.
         b"loaded" if active::with(|s| s.async_loading()).unwrap_or(false) => {}
-        b"loaded" | b"del" | b"expired" | b"evicted" | b"rename_from" | b"rename_to"
-        | b"move_from" | b"move_to" | b"copy_to" | b"restore" => refresh(ctx, key),
+        // A key that left (del, expired, evicted, rename_from, move_from) leaves a stale entry, and
+        // freeing its value uncounts its stamp: nothing to do.
+        b"loaded" | b"rename_to" | b"move_to" | b"copy_to" | b"restore" => refresh(ctx, key),
         _ => {}
     }
 }
@@ -267,25 +332,24 @@ fn rebuild(ctx: &Ctx) {
         if !select_db(ctx, db) {
             continue;
         }
-        let mut found: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut found: Vec<Vec<u8>> = Vec::new();
         let scanned = ctx.scan_keys(|name, key| {
-            if let Some(t) = key
-                .value::<TairHash>()
-                .ok()
-                .flatten()
-                .and_then(TairHash::earliest_due)
-            {
-                found.push((name.to_vec(), t));
+            if let Ok(Some(h)) = key.value::<TairHash>() {
+                if h.earliest_due().is_some() || h.stamp().is_some() {
+                    found.push(name.to_vec());
+                }
             }
         });
         if !scanned {
             return;
         }
-        active::with(|s| {
-            for (k, t) in &found {
-                s.register(db, k, Some(*t));
+        for k in &found {
+            let name = OwnedString::new(k);
+            let mut w = ctx.open_write(name.as_ptr());
+            if let Ok(Some(h)) = w.value_mut::<TairHash>() {
+                register_anew(db, k, h);
             }
-        });
+        }
     }
     if orig != usize::MAX {
         select_db(ctx, orig);

@@ -208,6 +208,25 @@ impl Repr {
 impl Drop for TairHash {
     fn drop(&mut self) {
         census::add(self.is_compact(), -1);
+        if self.stamp().is_some() {
+            stamps::add(-1);
+        }
+    }
+}
+
+/// Values that hold a stamp (registered for active expiry), all databases: the number of valid
+/// registry entries there can be. Changed on the main thread, and by `free` on the lazy-free thread.
+pub mod stamps {
+    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+    static STAMPED: AtomicI64 = AtomicI64::new(0);
+
+    pub fn live() -> u64 {
+        u64::try_from(STAMPED.load(Relaxed)).unwrap_or(0)
+    }
+
+    pub(super) fn add(n: i64) {
+        STAMPED.fetch_add(n, Relaxed);
     }
 }
 
@@ -356,6 +375,7 @@ impl TairHash {
         for e in c.iter() {
             big.insert_new(FieldBox::new(e.name, e.value, e.version, e.expiry));
         }
+        big.stamp = c.stamp();
         census::add(true, -1);
         census::add(false, 1);
         self.repr = Repr::big(big);
@@ -671,6 +691,34 @@ impl TairHash {
         self.earliest().map(|(due, _)| due)
     }
 
+    /// The registry bucket this value is registered under, if it is (see `registry`). A copy starts
+    /// without one. Invisible in replies, persistence and digests.
+    pub fn stamp(&self) -> Option<u64> {
+        match self.repr.get() {
+            R::Compact(c) => c.stamp(),
+            R::Big(b) => b.stamp,
+        }
+    }
+
+    /// Sets or clears the stamp (keeping [`stamps::live`] exact). A stamp is at most
+    /// [`crate::registry::MAX_BUCKET`] (larger ones are taken as it).
+    pub fn set_stamp(&mut self, stamp: Option<u64>) {
+        let stamp = stamp.map(|s| s.min(crate::registry::MAX_BUCKET));
+        let old = self.stamp();
+        if old == stamp {
+            return;
+        }
+        match self.repr.get_mut() {
+            M::Compact(c) => c.set_stamp(stamp),
+            M::Big(b) => b.stamp = stamp,
+        }
+        match (old, stamp) {
+            (None, Some(_)) => stamps::add(1),
+            (Some(_), None) => stamps::add(-1),
+            _ => {}
+        }
+    }
+
     // ----- reads -----
 
     /// EXHGET / EXHGETWITHVER / EXHEXISTS / EXHSTRLEN / EXHVER: the live field. O(1).
@@ -835,9 +883,13 @@ impl Clone for TairHash {
     /// COPY: a deep copy with versions, expiries and due times, in the same encoding.
     fn clone(&self) -> Self {
         match self.repr.get() {
-            R::Compact(c) => TairHash {
-                repr: Repr::compact(c.clone()).counted(),
-            },
+            R::Compact(c) => {
+                let mut c = c.clone();
+                c.set_stamp(None);
+                TairHash {
+                    repr: Repr::compact(c).counted(),
+                }
+            }
             R::Big(b) => {
                 let mut big = Big::with_capacity(b.table.len(), b.expiry.len());
                 for f in b.table.iter() {

@@ -711,3 +711,65 @@ fn pop_due_order_and_limit() {
     assert_eq!(h.len(), 2);
     h.check_invariants();
 }
+
+/// The stamp: kept by every write, by removals down to the last field and by the conversion to the
+/// big encoding; not copied by COPY (clone); invisible in the digest; and [`stamps::live`] counts the
+/// stamped values exactly (set, cleared, dropped). The only test that stamps `TairHash` values, so
+/// the process-wide count moves only here.
+#[test]
+fn stamp_follows_the_value() {
+    Thresholds::set_for_thread(4, 64);
+    let live = stamps::live;
+    let base = live();
+    let ex = |s: u64| {
+        opts(
+            Condition::Always,
+            VersionRule::Bump,
+            ExpiryChange::At(NOW + s),
+        )
+    };
+    let mut h = TairHash::new();
+    set(&mut h, b"a", b"1", ex(100), NOW).unwrap();
+    let digest = h.digest();
+    h.set_stamp(Some(NOW / 128));
+    assert_eq!(live(), base + 1);
+    assert_eq!(h.digest(), digest);
+    h.set_stamp(Some(NOW / 128 - 1));
+    assert_eq!((h.stamp(), live()), (Some(NOW / 128 - 1), base + 1));
+    set(&mut h, b"b", b"2", ex(200), NOW).unwrap();
+    plain(&mut h, b"c", b"3");
+    assert_eq!(h.stamp(), Some(NOW / 128 - 1));
+    let copy = h.clone();
+    assert_eq!((copy.stamp(), live()), (None, base + 1));
+    assert_eq!(copy.digest(), h.digest());
+    drop(copy);
+    assert_eq!(live(), base + 1);
+    // Past 4 fields: the big encoding, stamp kept.
+    for f in [&b"d"[..], b"e", b"f"] {
+        set(&mut h, f, b"x", ex(300), NOW).unwrap();
+    }
+    assert!(!h.is_compact());
+    assert_eq!(h.stamp(), Some(NOW / 128 - 1));
+    h.set_stamp(Some(u64::MAX));
+    assert_eq!(h.stamp(), Some(crate::registry::MAX_BUCKET));
+    h.set_stamp(Some(NOW / 128 - 1));
+    let big_copy = h.clone();
+    assert_eq!(big_copy.stamp(), None);
+    drop(big_copy);
+    assert_eq!(live(), base + 1);
+    drop(h);
+    assert_eq!(live(), base);
+    // A compact value emptied by expiry keeps its stamp until cleared or dropped.
+    let mut h = TairHash::new();
+    set(&mut h, b"a", b"1", ex(1), NOW).unwrap();
+    h.set_stamp(Some(5));
+    assert_eq!(h.pop_due(NOW + 1, 10), vec![b"a".to_vec()]);
+    assert!(h.is_empty());
+    assert_eq!((h.stamp(), live()), (Some(5), base + 1));
+    h.set_stamp(None);
+    assert_eq!(live(), base);
+    h.set_stamp(Some(u64::MAX));
+    assert_eq!(h.stamp(), Some(crate::registry::MAX_BUCKET));
+    drop(h);
+    assert_eq!(live(), base);
+}

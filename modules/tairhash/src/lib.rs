@@ -18,7 +18,8 @@
 //!   options, outcomes and errors; [`compact`]: the one-buffer encoding of small values;
 //! - `big` (the big encoding: table and expiry heap), `field` (the one-allocation field block) and
 //!   `table` (the chained field table with a resumable cursor), crate-private;
-//! - [`expire`]: the per-key expiry index and the per-database [`ExpiryRegistry`];
+//! - [`expire`]: the per-key expiry index; [`registry`]: the per-database [`ExpiryRegistry`] (keys
+//!   in buckets of due time, validated against each value's stamp);
 //! - [`number`]: Valkey's strict number syntax and the float formatting of EXHINCRBYFLOAT;
 //! - [`codec`]: the persisted layout over `tair-common`'s byte-level `Sink`/`Source`.
 //!
@@ -48,6 +49,7 @@ pub mod number;
 pub mod options;
 pub mod persist;
 pub mod reads;
+pub mod registry;
 pub(crate) mod table;
 
 #[cfg(test)]
@@ -56,12 +58,12 @@ mod model_tests;
 mod tests;
 
 pub use codec::{LoadError, ENCODING_VERSION, TYPE_NAME};
-pub use expire::ExpiryRegistry;
 pub use hash::TairHash;
 pub use options::{
     Condition, ExpiryChange, FieldTtl, FieldView, HashError, IncrOptions, MsetEntry, ScanPage,
     SetOptions, SetOutcome, VersionRule, Written, MAX_EXPIRE_MS, MAX_VERSION,
 };
+pub use registry::ExpiryRegistry;
 
 pub use active::Config;
 pub use tair_common::glob::glob_match;
