@@ -83,6 +83,15 @@ tairbloom
 (integer) 1
 > TYPE h
 tairhash-
+> EXHSET r1 f v PX 300
+(integer) 1
+> RENAME r1 r2
+OK
+> COPY r2 r3
+(integer) 1
+(after 1200 ms)
+> EXISTS r2 r3                (active expiry found both keys through the registry the events keep)
+(integer) 0
 "#,
     ),
 ];

@@ -345,36 +345,49 @@ fn registry_compaction_bounds_stale_entries() {
     let (mut c, mut rc) = (p.conn(), r.conn());
     let n = 20_000;
     fill_expiring(&mut c, "r:", "f", n, 3_600);
-    let both = |c: &mut Connection, rc: &mut Connection, what: &str, f: &dyn Fn(u64, u64) -> bool| {
-        wait_until(Duration::from_secs(20), what, || {
-            [&mut *c, &mut *rc].into_iter().all(|x| {
-                f(
-                    info_u64(x, "expiry_registry_entries"),
-                    info_u64(x, "expiry_registry_keys"),
-                )
-            })
-        });
-    };
-    both(&mut c, &mut rc, "one entry per key", &|e, k| e == 20_000 && k == 20_000);
+    let both =
+        |c: &mut Connection, rc: &mut Connection, what: &str, f: &dyn Fn(u64, u64) -> bool| {
+            wait_until(Duration::from_secs(20), what, || {
+                [&mut *c, &mut *rc].into_iter().all(|x| {
+                    f(
+                        info_u64(x, "expiry_registry_entries"),
+                        info_u64(x, "expiry_registry_keys"),
+                    )
+                })
+            });
+        };
+    both(&mut c, &mut rc, "one entry per key", &|e, k| {
+        e == 20_000 && k == 20_000
+    });
     // An entry is its name and a length byte; the chunks' slack (4 KiB per bucket at most) aside.
     let names: u64 = (0..n).map(|i| format!("r:{i}").len() as u64 + 1).sum();
     let bytes = info_u64(&mut c, "expiry_registry_memory");
-    assert!((names..=names + 64 * 1024).contains(&bytes), "{bytes} for {names}");
+    assert!(
+        (names..=names + 64 * 1024).contains(&bytes),
+        "{bytes} for {names}"
+    );
     // An earlier due time in another bucket adds an entry (the old one is stale); a later one not.
     fill_expiring(&mut c, "r:", "g", n, 1_800);
     fill_expiring(&mut c, "r:", "h", n, 7_200);
-    both(&mut c, &mut rc, "superseded entries", &|e, k| e == 40_000 && k == 20_000);
+    both(&mut c, &mut rc, "superseded entries", &|e, k| {
+        e == 40_000 && k == 20_000
+    });
     // Below 2 x 20,000 + 4096 nothing is compacted; deleting 15,000 keys passes the bound.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(info_u64(&mut c, "expiry_registry_entries"), 40_000);
     // Renamed-away names go stale too; the new names are registered.
     for i in 0..10 {
-        let _: () = query(&mut c, &["RENAME", &format!("r:{i}"), &format!("moved:{i}")]);
+        let _: () = query(
+            &mut c,
+            &["RENAME", &format!("r:{i}"), &format!("moved:{i}")],
+        );
     }
     assert_eq!(info_u64(&mut c, "expiry_registry_entries"), 40_010);
     let del = "for i = 5000, 19999 do redis.call('DEL', 'r:' .. i) end";
     let _: Value = query(&mut c, &["EVAL", del, "0"]);
-    both(&mut c, &mut rc, "only valid entries left", &|e, k| e == 5_000 && k == 5_000);
+    both(&mut c, &mut rc, "only valid entries left", &|e, k| {
+        e == 5_000 && k == 5_000
+    });
     // Every key is still found by active expiry (on the primary, which propagates).
     let _: i64 = query(&mut c, &["EXHPEXPIRE", "moved:3", "g", "1"]);
     let _: i64 = query(&mut c, &["EXHPEXPIRE", "r:4999", "f", "1"]);
