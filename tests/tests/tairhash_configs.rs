@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use redis::Value;
-use tair_tests::citizen::check_rewrite;
+use tair_tests::citizen::{check_docs_with, check_rewrite};
 use tair_tests::redis::Connection;
 use tair_tests::*;
 
@@ -253,53 +253,8 @@ fn compact_thresholds_and_conversion() {
 
 #[test]
 fn command_docs_cover_every_command() {
-    let server = Server::with_modules(&["tairhash"]);
-    let mut c = server.conn();
-    let names: Vec<String> = query(
-        &mut c,
-        &["COMMAND", "LIST", "FILTERBY", "MODULE", "tairhash"],
-    );
-    assert_eq!(names.len(), 31, "{names:?}");
-    for name in names {
-        let docs = cmd(&mut c, &["COMMAND", "DOCS", &name]).unwrap();
-        let text = show(&docs);
-        let Value::Map(top) = &docs else {
-            let Value::Array(items) = &docs else {
-                panic!("{name}: {text}")
-            };
-            assert_eq!(items.len(), 2, "{name}: {text}");
-            check_doc(&name, &items[1], &text);
-            continue;
-        };
-        assert_eq!(top.len(), 1, "{name}: {text}");
-        check_doc(&name, &top[0].1, &text);
-    }
-}
-
-fn check_doc(name: &str, doc: &Value, text: &str) {
-    let Value::Array(kv) = doc else {
-        panic!("{name}: {text}")
-    };
-    let field = |k: &str| {
-        kv.chunks(2)
-            .find(|p| value_text(&p[0]).as_deref() == Some(k))
-            .map(|p| p[1].clone())
-    };
-    let summary = field("summary")
-        .and_then(|v| value_text(&v))
-        .unwrap_or_default();
-    assert!(!summary.is_empty(), "{name}: no summary in {text}");
-    assert!(field("complexity").is_some(), "{name}: no complexity");
-    assert!(field("since").is_some(), "{name}: no since");
-    let args = match field("arguments") {
-        Some(Value::Array(a)) => a.len(),
-        _ => 0,
-    };
-    if name == "exhexpireinfo" {
-        assert_eq!(args, 0, "{name}");
-    } else {
-        assert!(args >= 1, "{name}: no arguments in {text}");
-    }
+    // EXHEXPIREINFO takes no argument.
+    check_docs_with("tairhash", 31, &["exhexpireinfo"]);
 }
 
 // ---- CONFIG REWRITE + restart ---------------------------------------------------------------------
