@@ -161,7 +161,7 @@ pub(crate) struct Entry<'a> {
     span: (usize, usize),
 }
 
-fn varint_len(mut v: u64) -> usize {
+pub(crate) fn varint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
         v >>= 7;
@@ -170,8 +170,17 @@ fn varint_len(mut v: u64) -> usize {
     n
 }
 
+/// Appends `v` as LEB128.
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
 /// Reads a LEB128 number at `*pos`; `None` past the end (or past 10 bytes).
-fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+pub(crate) fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *buf.get(*pos)?;
     if first < 0x80 {
         *pos += 1;

@@ -38,39 +38,18 @@ pub fn bucket_end(b: u64) -> u64 {
     b.saturating_add(1).saturating_mul(BUCKET_MS)
 }
 
-fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
+// Key-name lengths in the chunks are LEB128, with the compact encoding's codec.
+fn varint_len(v: usize) -> usize {
+    crate::compact::varint_len(v as u64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: usize) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn put_varint(out: &mut Vec<u8>, v: usize) {
+    crate::compact::push_varint(out, v as u64);
 }
 
 /// Reads a LEB128 length at `*pos`; `None` past the end.
 fn get_varint(buf: &[u8], pos: &mut usize) -> Option<usize> {
-    let mut v: usize = 0;
-    let mut shift = 0u32;
-    loop {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        v |= usize::from(b & 0x7f).checked_shl(shift)?;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-        shift += 7;
-        if shift >= usize::BITS {
-            return None;
-        }
-    }
+    crate::compact::get_varint(buf, pos).and_then(|v| usize::try_from(v).ok())
 }
 
 /// One bucket: a queue of packed entries.
