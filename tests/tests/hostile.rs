@@ -93,59 +93,69 @@ fn feed(rdb: &[u8]) -> Outcome {
     let fifo = dir.join("dump.rdb");
     let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut args: Vec<String> = vec![
-        "--port".into(),
-        port.to_string(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-        "--dir".into(),
-        dir.to_string_lossy().into_owned(),
-        "--logfile".into(),
-        "server.log".into(),
-        "--save".into(),
-        String::new(),
-        "--appendonly".into(),
-        "no".into(),
-        "--enable-debug-command".into(),
-        "yes".into(),
-    ];
-    for m in MODULES {
-        args.push("--loadmodule".into());
-        args.push(module_path(m).to_string_lossy().into_owned());
-    }
-    let mut child = Command::new(server_binary())
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // A non-blocking open for writing fails (ENXIO) until the server opens the FIFO for reading.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut w = loop {
-        use std::os::unix::fs::OpenOptionsExt;
-        match fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-        {
-            Ok(w) => break w,
-            Err(e) => {
-                if let Some(status) = child.try_wait().unwrap() {
-                    let log = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-                    panic!("server exited ({status:?}) before reading its snapshot:\n{log}");
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "server did not open its snapshot in 20 s ({e}):\n{}",
-                    fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-                );
-                std::thread::sleep(Duration::from_millis(1));
-            }
+    // Another process may take the probed port before the server binds it: retry on a new one.
+    let mut attempt = 0;
+    let (mut child, port, mut w, deadline) = 'start: loop {
+        attempt += 1;
+        let _ = fs::remove_file(dir.join("server.log"));
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            dir.to_string_lossy().into_owned(),
+            "--logfile".into(),
+            "server.log".into(),
+            "--save".into(),
+            String::new(),
+            "--appendonly".into(),
+            "no".into(),
+            "--enable-debug-command".into(),
+            "yes".into(),
+        ];
+        for m in MODULES {
+            args.push("--loadmodule".into());
+            args.push(module_path(m).to_string_lossy().into_owned());
         }
+        let mut child = Command::new(server_binary())
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A non-blocking open for writing fails (ENXIO) until the server opens the FIFO for reading.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let w = loop {
+            use std::os::unix::fs::OpenOptionsExt;
+            match fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+            {
+                Ok(w) => break w,
+                Err(e) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        let log = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                        if log.contains("Address already in use") && attempt < 5 {
+                            continue 'start;
+                        }
+                        panic!("server exited ({status:?}) before reading its snapshot:\n{log}");
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "server did not open its snapshot in 20 s ({e}):\n{}",
+                        fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        };
+        break (child, port, w, deadline);
     };
     // The snapshot fits the pipe buffer, so this does not block; the server may stop reading early.
     let _ = w.write_all(rdb);
